@@ -1,0 +1,43 @@
+// `alpt train`: one run from flags and/or a YAML file; progress on stderr, summary JSON on stdout.
+
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { configFromCommand } from './train-options.js';
+import { progressHooks } from './progress.js';
+import { train, loadRunData } from '../train/run.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { TrainConfig } from '../train/config.js';
+
+export async function runTrain(cmd: Command): Promise<void> {
+  const cfg = configFromCommand(cmd);
+  const resume = cmd.opts().resume as boolean | undefined;
+  await trainAndReport(cfg, resume);
+}
+
+export async function trainAndReport(cfg: TrainConfig, resume = false, label = ''): Promise<void> {
+  const hooks = progressHooks(cfg.progress, label);
+  const t0 = performance.now();
+  const data = await loadRunData(cfg, (phase, rows) => {
+    if (cfg.progress !== 'none') process.stderr.write(`${label}${phase}: ${rows} rows\r`);
+  });
+  if (cfg.progress !== 'none') {
+    const v = data.vocab;
+    process.stderr.write(
+      `${label}data: ${data.train.n} train, ${data.valid?.n ?? 0} valid, ${data.test?.n ?? 0} test rows; ${v.fieldSizes.length} fields, ${v.totalRows} embedding rows${data.fromCache ? ' (from cache)' : ''}${data.skippedRows ? `; skipped ${data.skippedRows} malformed lines` : ''}\n`,
+    );
+  }
+  if (cfg.out) {
+    mkdirSync(cfg.out, { recursive: true });
+    writeFileSync(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2));
+  }
+  try {
+    const summary = await train(cfg, { data, hooks, resume: resume && cfg.out ? join(cfg.out, 'checkpoint.alpt') : undefined });
+    hooks.close();
+    const full = { ...summary, seconds: (performance.now() - t0) / 1000 };
+    if (cfg.out) writeFileAtomic(join(cfg.out, 'summary.json'), [JSON.stringify(full, null, 2) + '\n']);
+    process.stdout.write(JSON.stringify(full) + '\n');
+  } finally {
+    hooks.close();
+  }
+}

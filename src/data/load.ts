@@ -1,0 +1,79 @@
+// loadData: cache hit → views on the cache file; otherwise parse, build the vocabulary, encode,
+// and write the cache for next time.
+import { access, mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { DataOptions, EncodedSplit, LoadedData } from './types.js';
+import { makeParser } from './formats.js';
+import { buildVocab } from './vocab.js';
+import { countTrain, encodeSplit, remapTrain, type PassOptions } from './encode.js';
+import { CacheError, cacheKey, readCache, writeCache } from './cache.js';
+
+export async function loadData(opts: DataOptions): Promise<LoadedData> {
+  const train = resolve(opts.train);
+  const valid = opts.valid ? resolve(opts.valid) : undefined;
+  const test = opts.test ? resolve(opts.test) : undefined;
+  const minCount = opts.minCount ?? 1;
+  const skipBad = opts.skipBad ?? false;
+  if (!Number.isInteger(minCount) || minCount < 1) throw new Error(`minCount must be a positive integer, got ${minCount}`);
+  if (opts.format === 'csv' && !opts.schema) throw new Error('format csv needs a schema');
+
+  let cachePath: string | null = null;
+  let key = '';
+  if (!opts.noCache) {
+    key = await cacheKey([train, valid, test], { format: opts.format, minCount, skipBad, schema: opts.schema ?? null });
+    const dir = opts.cacheDir ? resolve(opts.cacheDir) : await defaultCacheDir(train);
+    cachePath = join(dir, `${basename(dirname(train))}-${key}.alptds`);
+    try {
+      opts.onProgress?.('cache:read', 0);
+      const hit = await readCache(cachePath, key);
+      if (hit?.splits.train) {
+        const { train: tr, valid: va, test: te } = hit.splits;
+        opts.onProgress?.('cache:read', tr.n);
+        return { vocab: hit.vocab, train: tr, valid: va, test: te, fromCache: true, skippedRows: skippedOf(tr, va, te) };
+      }
+    } catch (e) {
+      if (!(e instanceof CacheError)) throw e;
+      process.stderr.write(`alpt: warning: data cache ${cachePath} is unusable (${e.message}); re-encoding\n`);
+    }
+  }
+
+  const pass = (phase: string): PassOptions => ({ skipBad, phase, onProgress: opts.onProgress });
+  const counted = await countTrain(train, makeParser(opts.format, opts.schema), pass('count:train'));
+  const { vocab, remaps } = buildVocab(counted.fieldNames, counted.tables, minCount);
+  const oov = vocab.fieldOffsets.map((o, j) => o + vocab.fieldSizes[j] - 1);
+  const F = vocab.fieldNames.length;
+  const enc = (path: string | undefined, name: string): Promise<EncodedSplit | undefined> =>
+    path ? encodeSplit(path, makeParser(opts.format, opts.schema, F), counted, remaps, oov, pass(`encode:${name}`))
+      : Promise.resolve(undefined);
+  const va = await enc(valid, 'valid');
+  const te = await enc(test, 'test');
+  const tr = remapTrain(counted, remaps);
+
+  if (cachePath) {
+    try {
+      opts.onProgress?.('cache:write', tr.n);
+      writeCache(cachePath, key, { vocab, splits: { train: tr, valid: va, test: te } });
+    } catch (e) {
+      process.stderr.write(`alpt: warning: could not write data cache ${cachePath}: ${(e as Error).message}\n`);
+    }
+  }
+  return { vocab, train: tr, valid: va, test: te, fromCache: false, skippedRows: skippedOf(tr, va, te) };
+}
+
+function skippedOf(...s: (EncodedSplit | undefined)[]): number {
+  return s.reduce((a, x) => a + (x?.skipped ?? 0), 0);
+}
+
+/** <dir of train>/.alpt-cache, or a temp-dir cache when the data folder is read-only. */
+async function defaultCacheDir(train: string): Promise<string> {
+  const dir = join(dirname(train), '.alpt-cache');
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    return dir;
+  } catch {
+    return join(tmpdir(), 'alpt-cache');
+  }
+}

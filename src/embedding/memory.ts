@@ -1,0 +1,54 @@
+// Memory accounting from the actual typed arrays, and allocation with a clear error for tables
+// too large for one typed array. Per-batch scratch buffers are not counted (O(batch), transient).
+import type { MemoryReport } from './table.js';
+
+/** V8 (Node 20) refuses typed arrays longer than 2^32 elements. */
+export const MAX_TYPED_ARRAY_LENGTH = 2 ** 32;
+
+type Ctor<T> = new (n: number) => T;
+
+/** Allocate one typed array of n elements for `what`, failing with a readable message if too big. */
+export function allocArray<T extends ArrayBufferView>(ctor: Ctor<T>, n: number, what: string): T {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what}: invalid length ${n}`);
+  const bpe = (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  if (n > MAX_TYPED_ARRAY_LENGTH) {
+    throw new RangeError(
+      `${what}: ${n} elements (${(n * bpe / 2 ** 30).toFixed(1)} GiB) exceed the ${MAX_TYPED_ARRAY_LENGTH}-element ` +
+        'limit of one typed array; shard the table (fewer rows per table) or lower dim',
+    );
+  }
+  try {
+    return new ctor(n);
+  } catch (e) {
+    throw new RangeError(`${what}: cannot allocate ${n} elements (${(n * bpe / 2 ** 20).toFixed(1)} MiB): ${(e as Error).message}`);
+  }
+}
+
+export function bytesOf(...arrays: (ArrayBufferView | null | undefined)[]): number {
+  let s = 0;
+  for (const a of arrays) if (a) s += a.byteLength;
+  return s;
+}
+
+export function memoryReport(
+  rows: number, dim: number,
+  parts: { codes?: number; steps?: number; optimizerState?: number; stepOptimizerState?: number; master?: number },
+): MemoryReport {
+  const codes = parts.codes ?? 0;
+  const steps = parts.steps ?? 0;
+  const optimizerState = parts.optimizerState ?? 0;
+  const stepOptimizerState = parts.stepOptimizerState ?? 0;
+  const master = parts.master ?? 0;
+  const total = codes + steps + optimizerState + stepOptimizerState + master;
+  return { rows, dim, codes, steps, optimizerState, stepOptimizerState, master, total, bytesPerRow: rows > 0 ? total / rows : 0 };
+}
+
+/** Copy a checkpointed array into a live one, checking name, type and length. */
+export function loadInto(state: Record<string, ArrayBufferView>, name: string, dst: ArrayBufferView): void {
+  const src = state[name];
+  if (!src) throw new Error(`checkpoint is missing '${name}'`);
+  if (src.byteLength !== dst.byteLength) {
+    throw new Error(`checkpoint '${name}': ${src.byteLength} bytes, table expects ${dst.byteLength}`);
+  }
+  new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+}

@@ -1,0 +1,251 @@
+// Packed low-precision table (LPT / ALPT): the packed b-bit codes and one step Δ per row are the
+// only storage of the weights; there is no fp32 copy. An update dequantizes the touched rows,
+// runs the sparse optimizer in float, and writes them back as codes.
+import type { AdaptiveStepTable, EmbeddingTable, MemoryReport, SparseOptimizerConfig } from './table.js';
+import { checkBits, dequantizeRow, quantizeRow, rowBytes } from '../quant/pack.js';
+import { qHigh, qLow, roundingRowKey, roundingSeed } from '../quant/round.js';
+import { fakeQuantize, lsqBackward, lsqGradScale } from '../quant/lsq.js';
+import { SparseOptimizer } from './sparse-optimizer.js';
+import {
+  DEFAULT_STEP_LR, effectiveStepLr, StepOptimizer, StepStore,
+  type StepDtype, type StepLrScale, type StepOptimizerName,
+} from './steps.js';
+import { allocArray, loadInto, memoryReport } from './memory.js';
+import { DEFAULT_INIT_STD, drawRow, initialStep, initMeanAbs, initRng } from './init.js';
+
+export type RoundingMode = 'deterministic' | 'stochastic';
+/** fixed: LPT (Δ stays at Δ0). learned: ALPT (Δ per row learned with LSQ gradients). */
+export type StepMode = 'fixed' | 'learned';
+
+export interface QuantizedTableOptions {
+  rows: number;
+  dim: number;
+  bits: number;
+  seed: number;
+  /** Distinguishes tables under one seed (init and rounding streams). Default 0. */
+  tableId?: number;
+  initStd?: number;
+  optimizer: SparseOptimizerConfig;
+  /** Write-back rounding. Default 'stochastic'. (The initial quantization is always stochastic, as in torch.) */
+  rounding?: RoundingMode;
+  stepMode?: StepMode;
+  stepDtype?: StepDtype;
+  /** Δ0 for every row. Default 2·mean|w|/sqrt(Q_P) over the N(0, initStd²) init. */
+  initStep?: number;
+  /** Step-size learning rate (learned mode). Default 0.01, relative. */
+  stepLr?: number;
+  stepLrScale?: StepLrScale;
+  stepOptimizer?: StepOptimizerName;
+}
+
+export class QuantizedTable implements EmbeddingTable {
+  readonly rows: number;
+  readonly dim: number;
+  readonly bits: number;
+  readonly rowBytes: number;
+  readonly stochastic: boolean;
+  readonly stepMode: StepMode;
+  readonly codes: Uint8Array;
+  readonly steps: StepStore;
+  readonly opt: SparseOptimizer;
+  readonly stepOpt: StepOptimizer | null;
+  /** Δ0: the initial step (also the unit of a relative step learning rate). */
+  initStep: number;
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly gscale: number;
+  private readonly rseed: number;
+  private readonly stepLr: number;
+  private readonly stepLrScale: StepLrScale;
+  // scratch, reused across steps
+  private readonly rowBuf: Float32Array;
+  private stagedW = new Float32Array(0);
+  private stagedG = new Float32Array(0);
+  private stagedRows = new Int32Array(0);
+  private stagedCount = 0;
+
+  constructor(o: QuantizedTableOptions) {
+    checkBits(o.bits);
+    this.rows = o.rows;
+    this.dim = o.dim;
+    this.bits = o.bits;
+    this.rowBytes = rowBytes(o.dim, o.bits);
+    this.lo = qLow(o.bits);
+    this.hi = qHigh(o.bits);
+    this.gscale = lsqGradScale(o.dim, o.bits);
+    this.stochastic = (o.rounding ?? 'stochastic') === 'stochastic';
+    this.stepMode = o.stepMode ?? 'fixed';
+    if (this.stepMode !== 'fixed' && this.stepMode !== 'learned') throw new Error(`unknown stepMode '${this.stepMode as string}'`);
+    const tableId = o.tableId ?? 0;
+    this.rseed = roundingSeed(o.seed, tableId);
+    this.codes = allocArray(Uint8Array, o.rows * this.rowBytes, `${o.bits}-bit codes`);
+    this.steps = new StepStore(o.stepDtype ?? 'f32', o.rows);
+    this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim);
+    this.rowBuf = new Float32Array(o.dim);
+
+    const std = o.initStd ?? DEFAULT_INIT_STD;
+    this.initStep = o.initStep ?? initialStep(initMeanAbs(o.seed, tableId, o.rows, o.dim, std), o.bits);
+    if (!(this.initStep > 0)) throw new RangeError(`initial step must be > 0, got ${this.initStep}`);
+    this.steps.fill(this.initStep);
+    // second pass: redraw the same init row by row and quantize it stochastically (step 0's draws)
+    const rng = initRng(o.seed, tableId);
+    for (let r = 0; r < o.rows; r++) {
+      drawRow(rng, std, this.rowBuf, 0, o.dim);
+      quantizeRow(this.rowBuf, 0, o.dim, o.bits, this.steps.get(r), true, roundingRowKey(this.rseed, 0, r),
+        this.codes, r * this.rowBytes);
+    }
+
+    this.stepLr = o.stepLr ?? DEFAULT_STEP_LR;
+    this.stepLrScale = o.stepLrScale ?? 'relative';
+    this.stepOpt = this.stepMode === 'learned'
+      ? new StepOptimizer(o.stepOptimizer ?? 'adam', o.rows, effectiveStepLr(this.stepLr, this.stepLrScale, this.initStep))
+      : null;
+  }
+
+  /** The learning rate actually applied to Δ (after the relative scaling). */
+  get effectiveStepLr(): number {
+    return this.stepOpt ? this.stepOpt.lr : 0;
+  }
+
+  gather(rows: Int32Array, count: number, out: Float32Array): void {
+    const d = this.dim, rb = this.rowBytes, b = this.bits, codes = this.codes, steps = this.steps;
+    for (let i = 0; i < count; i++) {
+      const r = rows[i];
+      dequantizeRow(codes, r * rb, d, b, steps.get(r), out, i * d);
+    }
+  }
+
+  /**
+   * fixed (LPT): dequantize → optimizer → write back with the table's rounding, row by row.
+   * learned: the single-pass "alpt-fast" variant — stage, update Δ taking the first backward's
+   * gradients as ∂L/∂Q of the staged rows (no second forward), write back.
+   */
+  update(rows: Int32Array, count: number, grads: Float32Array, step: number): void {
+    if (this.stepMode === 'learned') {
+      this.stageUpdate(rows, count, grads, step);
+      this.updateStepsFromFirstPass(step);
+      this.writeBackStaged(step);
+      return;
+    }
+    const d = this.dim, rb = this.rowBytes, b = this.bits, buf = this.rowBuf;
+    this.opt.begin(step);
+    for (let i = 0; i < count; i++) {
+      const r = rows[i];
+      const s = this.steps.get(r);
+      dequantizeRow(this.codes, r * rb, d, b, s, buf, 0);
+      this.opt.updateRow(buf, 0, grads, i * d, r);
+      quantizeRow(buf, 0, d, b, s, this.stochastic, roundingRowKey(this.rseed, step, r), this.codes, r * rb);
+    }
+  }
+
+  /** Sparse optimizer on the rows into the staging buffer (no write-back); remembers rows and grads. */
+  stageUpdate(rows: Int32Array, count: number, grads: Float32Array, step: number): void {
+    const d = this.dim, n = count * d;
+    if (this.stagedW.length < n) {
+      const cap = Math.max(n, Math.ceil(this.stagedW.length * 1.5));
+      this.stagedW = new Float32Array(cap);
+      this.stagedG = new Float32Array(cap);
+    }
+    if (this.stagedRows.length < count) this.stagedRows = new Int32Array(Math.max(count, Math.ceil(this.stagedRows.length * 1.5)));
+    const w = this.stagedW, rb = this.rowBytes, b = this.bits;
+    this.opt.begin(step);
+    for (let i = 0; i < count; i++) {
+      const r = rows[i];
+      this.stagedRows[i] = r;
+      dequantizeRow(this.codes, r * rb, d, b, this.steps.get(r), w, i * d);
+      this.opt.updateRow(w, i * d, grads, i * d, r);
+    }
+    if (this.stepOpt !== null) {
+      const g = this.stagedG; // first-pass grads, for updateStepsFromFirstPass
+      for (let j = 0; j < n; j++) g[j] = grads[j];
+    }
+    this.stagedCount = count;
+  }
+
+  /** Q(w) = Δ·clip(round(w/Δ)) of the staged rows under the current Δ, into out[count×dim]. */
+  fakeQuantizeStaged(out: Float32Array): void {
+    const d = this.dim;
+    for (let i = 0; i < this.stagedCount; i++) {
+      fakeQuantize(this.stagedW, i * d, d, this.steps.get(this.stagedRows[i]), this.lo, this.hi, out, i * d);
+    }
+  }
+
+  /**
+   * From ∂L/∂Q of the staged rows: each row's LSQ gradient Σ dQ·∂Q/∂Δ · 1/sqrt(dim·Q_P), a step of
+   * the step optimizer (lazy: only these rows), then Δ = max(|Δ|, 1e-8).
+   */
+  updateStepsStaged(dq: Float32Array, step: number): void {
+    const so = this.stepOpt;
+    if (so === null) throw new Error('updateStepsStaged: this table has fixed steps (stepMode "fixed")');
+    const d = this.dim, w = this.stagedW, steps = this.steps;
+    so.begin(step);
+    for (let i = 0; i < this.stagedCount; i++) {
+      const r = this.stagedRows[i];
+      const s = steps.get(r);
+      const ds = lsqBackward(w, i * d, dq, i * d, d, s, this.lo, this.hi, null, 0) * this.gscale;
+      steps.setPositive(r, so.next(r, s, ds));
+    }
+  }
+
+  /** alpt-fast: updateStepsStaged with the gradients given to stageUpdate (first backward's dE). */
+  updateStepsFromFirstPass(step: number): void {
+    this.updateStepsStaged(this.stagedG, step);
+  }
+
+  /** Write the staged rows back as codes under the current Δ (table rounding, stochastic by default). */
+  writeBackStaged(step: number): void {
+    const d = this.dim, rb = this.rowBytes, b = this.bits;
+    for (let i = 0; i < this.stagedCount; i++) {
+      const r = this.stagedRows[i];
+      quantizeRow(this.stagedW, i * d, d, b, this.steps.get(r), this.stochastic, roundingRowKey(this.rseed, step, r),
+        this.codes, r * rb);
+    }
+  }
+
+  /** Number of rows currently staged. */
+  get staged(): number {
+    return this.stagedCount;
+  }
+
+  memory(): MemoryReport {
+    return memoryReport(this.rows, this.dim, {
+      codes: this.codes.byteLength,
+      steps: this.steps.bytes(),
+      optimizerState: this.opt.bytes(),
+      stepOptimizerState: this.stepOpt ? this.stepOpt.bytes() : 0,
+    });
+  }
+
+  /** Live views (not copies) of codes, steps, optimizer states and Δ0. */
+  state(): Record<string, ArrayBufferView> {
+    return {
+      codes: this.codes,
+      steps: this.steps.array,
+      initStep: new Float64Array([this.initStep]),
+      ...this.opt.state('opt.'),
+      ...(this.stepOpt ? this.stepOpt.state('stepOpt.') : {}),
+    };
+  }
+
+  load(state: Record<string, ArrayBufferView>): void {
+    loadInto(state, 'codes', this.codes);
+    loadInto(state, 'steps', this.steps.array);
+    const s0 = new Float64Array(1);
+    loadInto(state, 'initStep', s0);
+    this.initStep = s0[0];
+    this.opt.load(state, 'opt.');
+    if (this.stepOpt) {
+      this.stepOpt.load(state, 'stepOpt.');
+      this.stepOpt.lr = effectiveStepLr(this.stepLr, this.stepLrScale, this.initStep);
+    }
+    this.stagedCount = 0;
+  }
+}
+
+/** ALPT: learned per-row steps with the two-pass alternating update (isAdaptive() is true). */
+export class AlptTable extends QuantizedTable implements AdaptiveStepTable {
+  readonly learnsSteps = true as const;
+  constructor(o: Omit<QuantizedTableOptions, 'stepMode'>) {
+    super({ ...o, stepMode: 'learned' });
+  }
+}

@@ -1,0 +1,145 @@
+// Fused per-row sparse optimizer kernels, in place on a float row, with state per table row.
+// Only the rows passed in are touched ("lazy"), like torch's sparse Embedding + SparseAdam/Adagrad.
+import type { SparseOptimizerConfig, SparseOptimizerName } from './table.js';
+import { allocArray, bytesOf, loadInto } from './memory.js';
+
+/** w -= lr·g */
+export function sgdRow(w: Float32Array, wOff: number, g: Float32Array, gOff: number, dim: number, lr: number): void {
+  for (let i = 0; i < dim; i++) w[wOff + i] -= lr * g[gOff + i];
+}
+
+/** torch Adagrad (sparse): acc += g²; w -= lr·g/(sqrt(acc)+eps). */
+export function adagradRow(
+  w: Float32Array, wOff: number, g: Float32Array, gOff: number, acc: Float32Array, aOff: number,
+  dim: number, lr: number, eps: number,
+): void {
+  for (let i = 0; i < dim; i++) {
+    const gi = g[gOff + i];
+    const a = acc[aOff + i] + gi * gi;
+    acc[aOff + i] = a;
+    w[wOff + i] -= (lr * gi) / (Math.sqrt(Math.fround(a)) + eps);
+  }
+}
+
+/** Row-wise Adagrad (FBGEMM): one accumulator per row, acc += mean(g²); w -= lr·g/(sqrt(acc)+eps). */
+export function rowwiseAdagradRow(
+  w: Float32Array, wOff: number, g: Float32Array, gOff: number, acc: Float32Array, row: number,
+  dim: number, lr: number, eps: number,
+): void {
+  let s = 0;
+  for (let i = 0; i < dim; i++) {
+    const gi = g[gOff + i];
+    s += gi * gi;
+  }
+  const a = Math.fround(acc[row] + s / dim);
+  acc[row] = a;
+  const k = lr / (Math.sqrt(a) + eps);
+  for (let i = 0; i < dim; i++) w[wOff + i] -= k * g[gOff + i];
+}
+
+/**
+ * torch.optim.SparseAdam on one row: m += (1-β1)(g-m); v += (1-β2)(g²-v);
+ * w -= stepSize·m/(sqrt(v)+eps), stepSize = lr·sqrt(1-β2^t)/(1-β1^t) with t the global step count.
+ */
+export function adamRow(
+  w: Float32Array, wOff: number, g: Float32Array, gOff: number, m: Float32Array, v: Float32Array, sOff: number,
+  dim: number, stepSize: number, beta1: number, beta2: number, eps: number,
+): void {
+  const c1 = 1 - beta1;
+  const c2 = 1 - beta2;
+  for (let i = 0; i < dim; i++) {
+    const gi = g[gOff + i];
+    const j = sOff + i;
+    const mi = Math.fround(m[j] + c1 * (gi - m[j]));
+    const vi = Math.fround(v[j] + c2 * (gi * gi - v[j]));
+    m[j] = mi;
+    v[j] = vi;
+    w[wOff + i] -= (stepSize * mi) / (Math.sqrt(vi) + eps);
+  }
+}
+
+/** lr·sqrt(1-β2^t)/(1-β1^t), SparseAdam's bias-corrected step size. */
+export function adamStepSize(lr: number, beta1: number, beta2: number, step: number): number {
+  if (!(step >= 1)) throw new RangeError(`Adam needs a 1-based step, got ${step}`);
+  return (lr * Math.sqrt(1 - Math.pow(beta2, step))) / (1 - Math.pow(beta1, step));
+}
+
+/** One table's sparse optimizer: config, per-row state, and dispatch to the kernels. */
+export class SparseOptimizer {
+  readonly name: SparseOptimizerName;
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  /** adam: first/second moments; adagrad: accumulator in m (rows·dim); rowwise-adagrad: m (rows). */
+  readonly m: Float32Array | null = null;
+  readonly v: Float32Array | null = null;
+  private stepSize = 0;
+
+  constructor(cfg: SparseOptimizerConfig, readonly rows: number, readonly dim: number) {
+    this.name = cfg.name;
+    this.lr = cfg.lr;
+    this.beta1 = cfg.beta1 ?? 0.9;
+    this.beta2 = cfg.beta2 ?? 0.999;
+    // torch defaults: Adam 1e-8, Adagrad 1e-10; FBGEMM's row-wise Adagrad 1e-8
+    this.eps = cfg.eps ?? (cfg.name === 'adagrad' ? 1e-10 : 1e-8);
+    const init = cfg.initialAccumulator ?? 0;
+    switch (cfg.name) {
+      case 'adam':
+        this.m = allocArray(Float32Array, rows * dim, 'adam m');
+        this.v = allocArray(Float32Array, rows * dim, 'adam v');
+        break;
+      case 'adagrad':
+        this.m = allocArray(Float32Array, rows * dim, 'adagrad accumulator');
+        if (init !== 0) this.m.fill(init);
+        break;
+      case 'rowwise-adagrad':
+        this.m = allocArray(Float32Array, rows, 'row-wise adagrad accumulator');
+        if (init !== 0) this.m.fill(init);
+        break;
+      case 'sgd':
+        break;
+      default:
+        throw new Error(`unknown sparse optimizer '${(cfg as { name: string }).name}'`);
+    }
+  }
+
+  /** Per-call constants (Adam's bias correction for global step `step`); call before updateRow. */
+  begin(step: number): void {
+    if (this.name === 'adam') this.stepSize = adamStepSize(this.lr, this.beta1, this.beta2, step);
+  }
+
+  /** Update w[wOff..wOff+dim) of table row `row` from gradient g[gOff..gOff+dim). */
+  updateRow(w: Float32Array, wOff: number, g: Float32Array, gOff: number, row: number): void {
+    const dim = this.dim;
+    switch (this.name) {
+      case 'adam':
+        adamRow(w, wOff, g, gOff, this.m!, this.v!, row * dim, dim, this.stepSize, this.beta1, this.beta2, this.eps);
+        return;
+      case 'adagrad':
+        adagradRow(w, wOff, g, gOff, this.m!, row * dim, dim, this.lr, this.eps);
+        return;
+      case 'rowwise-adagrad':
+        rowwiseAdagradRow(w, wOff, g, gOff, this.m!, row, dim, this.lr, this.eps);
+        return;
+      default:
+        sgdRow(w, wOff, g, gOff, dim, this.lr);
+    }
+  }
+
+  bytes(): number {
+    return bytesOf(this.m, this.v);
+  }
+
+  state(prefix: string): Record<string, ArrayBufferView> {
+    const s: Record<string, ArrayBufferView> = {};
+    if (this.m) s[prefix + 'm'] = this.m;
+    if (this.v) s[prefix + 'v'] = this.v;
+    return s;
+  }
+
+  load(state: Record<string, ArrayBufferView>, prefix: string): void {
+    if (this.m) loadInto(state, prefix + 'm', this.m);
+    if (this.v) loadInto(state, prefix + 'v', this.v);
+  }
+}

@@ -1,0 +1,139 @@
+// Step sizes Δ: their storage (f32, or f16 to save 2 bytes a row) and their optimizer.
+import { halfTable, toHalf } from '../quant/fp16.js';
+import { allocArray, bytesOf, loadInto } from './memory.js';
+import { adamStepSize } from './sparse-optimizer.js';
+
+export type StepDtype = 'f32' | 'f16';
+export type StepOptimizerName = 'adam' | 'sgd';
+/** relative: the step-size learning rate is stepLr·Δ0 (scale-free across bit widths); absolute: stepLr. */
+export type StepLrScale = 'relative' | 'absolute';
+
+/** Smallest |Δ| kept after an update (torch: clamp_min(1e-8)). */
+export const MIN_STEP = 1e-8;
+
+export class StepStore {
+  readonly f32: Float32Array | null;
+  readonly f16: Uint16Array | null;
+  private readonly half: Float32Array | null;
+
+  constructor(readonly dtype: StepDtype, readonly n: number) {
+    if (dtype === 'f16') {
+      this.f16 = allocArray(Uint16Array, n, 'f16 step sizes');
+      this.half = halfTable();
+      this.f32 = null;
+    } else if (dtype === 'f32') {
+      this.f32 = allocArray(Float32Array, n, 'step sizes');
+      this.f16 = null;
+      this.half = null;
+    } else {
+      throw new Error(`unknown step dtype '${dtype as string}'`);
+    }
+  }
+
+  get(i: number): number {
+    return this.f32 !== null ? this.f32[i] : this.half![this.f16![i]];
+  }
+
+  /** Store a value (rounded to the storage precision). */
+  set(i: number, x: number): void {
+    if (this.f32 !== null) this.f32[i] = x;
+    else this.f16![i] = toHalf(x);
+  }
+
+  /** Store |x| clamped below at MIN_STEP, never letting f16 round it to 0 (which would divide by 0). */
+  setPositive(i: number, x: number): void {
+    const a = Math.max(Math.abs(x), MIN_STEP);
+    if (this.f32 !== null) this.f32[i] = a;
+    else {
+      const h = toHalf(a);
+      this.f16![i] = h === 0 ? 1 : h; // 1 = smallest subnormal half, 2^-24
+    }
+  }
+
+  fill(x: number): void {
+    if (this.f32 !== null) this.f32.fill(x);
+    else this.f16!.fill(toHalf(x));
+  }
+
+  get array(): Float32Array | Uint16Array {
+    return (this.f32 ?? this.f16)!;
+  }
+
+  bytes(): number {
+    return bytesOf(this.f32, this.f16);
+  }
+}
+
+/**
+ * Optimizer of n scalar step sizes. 'adam' keeps m, v per entry; `dense` selects torch.optim.Adam's
+ * eps placement (p -= lr/bc1 · m/(sqrt(v)/sqrt(bc2)+eps), used for LSQ's single per-table Δ), else
+ * torch.optim.SparseAdam's (p -= lr·sqrt(bc2)/bc1 · m/(sqrt(v)+eps), lazy: only touched entries).
+ * Bias correction uses the global step. 'sgd' is stateless.
+ */
+export class StepOptimizer {
+  readonly m: Float32Array | null;
+  readonly v: Float32Array | null;
+  private a = 0;
+  private bc2sqrt = 1;
+
+  constructor(
+    readonly name: StepOptimizerName, readonly n: number, public lr: number, readonly dense = false,
+    readonly beta1 = 0.9, readonly beta2 = 0.999, readonly eps = 1e-8,
+  ) {
+    if (name === 'adam') {
+      this.m = allocArray(Float32Array, n, 'step-size adam m');
+      this.v = allocArray(Float32Array, n, 'step-size adam v');
+    } else if (name === 'sgd') {
+      this.m = this.v = null;
+    } else {
+      throw new Error(`unknown step optimizer '${name as string}'`);
+    }
+  }
+
+  begin(step: number): void {
+    if (this.name !== 'adam') return;
+    if (this.dense) {
+      if (!(step >= 1)) throw new RangeError(`Adam needs a 1-based step, got ${step}`);
+      this.a = this.lr / (1 - Math.pow(this.beta1, step));
+      this.bc2sqrt = Math.sqrt(1 - Math.pow(this.beta2, step));
+    } else {
+      this.a = adamStepSize(this.lr, this.beta1, this.beta2, step);
+    }
+  }
+
+  /** Updated value of parameter i, currently p, with gradient g. */
+  next(i: number, p: number, g: number): number {
+    if (this.m === null) return p - this.lr * g;
+    const m = Math.fround(this.m[i] + (1 - this.beta1) * (g - this.m[i]));
+    const v = Math.fround(this.v![i] + (1 - this.beta2) * (g * g - this.v![i]));
+    this.m[i] = m;
+    this.v![i] = v;
+    const denom = this.dense ? Math.sqrt(v) / this.bc2sqrt + this.eps : Math.sqrt(v) + this.eps;
+    return p - (this.a * m) / denom;
+  }
+
+  bytes(): number {
+    return bytesOf(this.m, this.v);
+  }
+
+  state(prefix: string): Record<string, ArrayBufferView> {
+    const s: Record<string, ArrayBufferView> = {};
+    if (this.m) s[prefix + 'm'] = this.m;
+    if (this.v) s[prefix + 'v'] = this.v;
+    return s;
+  }
+
+  load(state: Record<string, ArrayBufferView>, prefix: string): void {
+    if (this.m) loadInto(state, prefix + 'm', this.m);
+    if (this.v) loadInto(state, prefix + 'v', this.v);
+  }
+}
+
+/** Effective step-size learning rate. */
+export function effectiveStepLr(stepLr: number, scale: StepLrScale, initStep: number): number {
+  if (scale === 'relative') return stepLr * initStep;
+  if (scale === 'absolute') return stepLr;
+  throw new Error(`unknown stepLrScale '${scale as string}'`);
+}
+
+export const DEFAULT_STEP_LR = 0.01;

@@ -1,0 +1,72 @@
+// What models and the trainer see of an embedding table. Codes, step sizes and optimizer state stay
+// inside: fp32, packed low-precision (LPT/ALPT) and fake-quantized (LSQ) tables all drop in here.
+
+export interface MemoryReport {
+  rows: number;
+  dim: number;
+  /** Bytes of the stored weights: fp32 values, or packed integer codes. */
+  codes: number;
+  /** Bytes of per-row (or per-table) step sizes Δ. */
+  steps: number;
+  /** Bytes of the sparse optimizer's state for the weights. */
+  optimizerState: number;
+  /** Bytes of the step-size optimizer's state (ALPT, LSQ). */
+  stepOptimizerState: number;
+  /** Bytes of any fp32 master copy (LSQ keeps one; LPT/ALPT must not). */
+  master: number;
+  total: number;
+  bytesPerRow: number;
+}
+
+export type SparseOptimizerName = 'adam' | 'adagrad' | 'rowwise-adagrad' | 'sgd';
+
+export interface SparseOptimizerConfig {
+  name: SparseOptimizerName;
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Adagrad's initial accumulator value. */
+  initialAccumulator?: number;
+}
+
+export interface EmbeddingTable {
+  readonly rows: number;
+  readonly dim: number;
+  /** Write the (de-quantized) vectors of rows[0..count) into out[count×dim]. */
+  gather(rows: Int32Array, count: number, out: Float32Array): void;
+  /**
+   * rows[0..count) are unique; grads[count×dim] are their summed gradients. Runs the fused sparse
+   * optimizer on those rows only, then (for packed tables) writes them back as integer codes.
+   * `step` is the global training step (1-based), used for bias correction and rounding draws.
+   */
+  update(rows: Int32Array, count: number, grads: Float32Array, step: number): void;
+  /** Bytes held, computed from the actual allocations. */
+  memory(): MemoryReport;
+  /** Named typed arrays that fully describe the table (for checkpoints); load() restores them. */
+  state(): Record<string, ArrayBufferView>;
+  load(state: Record<string, ArrayBufferView>): void;
+  /** Change the sparse optimizer's learning rate (step LR schedule). */
+  setLearningRate?(lr: number): void;
+}
+
+/**
+ * ALPT's alternating update, split so the trainer can run the second forward/backward between
+ * the phases: update the rows in float (staged, not yet written back) → fake-quantize the staged
+ * rows under the current Δ → take ∂L/∂Q, update Δ → write the rows back under the new Δ.
+ */
+export interface AdaptiveStepTable extends EmbeddingTable {
+  readonly learnsSteps: true;
+  /** Sparse optimizer on the rows; keeps the updated float rows staged, no write-back yet. */
+  stageUpdate(rows: Int32Array, count: number, grads: Float32Array, step: number): void;
+  /** LSQ fake-quantized staged rows, Q(w) = Δ·clip(round(w/Δ)), into out[count×dim]. */
+  fakeQuantizeStaged(out: Float32Array): void;
+  /** From ∂L/∂Q[count×dim] of the staged rows: LSQ gradient of each row's Δ, then a Δ update. */
+  updateStepsStaged(dq: Float32Array, step: number): void;
+  /** Write the staged rows back as codes (stochastic rounding under the current Δ). */
+  writeBackStaged(step: number): void;
+}
+
+export function isAdaptive(t: EmbeddingTable): t is AdaptiveStepTable {
+  return (t as Partial<AdaptiveStepTable>).learnsSteps === true;
+}

@@ -1,0 +1,42 @@
+// GEMM worker: instantiates the kernel module over the shared memory, then sleeps on the control
+// block and computes its rectangle of every job the main thread posts.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { DONE, errSlot, GEN, QUIT, runShare, type KernelExports } from './shared.js';
+
+interface Init {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ctl: SharedArrayBuffer;
+  params: SharedArrayBuffer;
+  index: number;
+  threads: number;
+}
+
+const init = workerData as Init;
+const ex = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports as unknown as KernelExports;
+const ctl = new Int32Array(init.ctl);
+const params = new Float64Array(init.params);
+const t = init.index;
+// Spin briefly before sleeping: back-to-back GEMMs (layer after layer) then skip the futex wake-up.
+const SPIN = 20000;
+
+parentPort!.postMessage('ready');
+let seen = Atomics.load(ctl, GEN);
+for (;;) {
+  let gen = Atomics.load(ctl, GEN);
+  for (let s = 0; gen === seen && s < SPIN; s++) gen = Atomics.load(ctl, GEN);
+  if (gen === seen) {
+    Atomics.wait(ctl, GEN, seen);
+    continue;
+  }
+  seen = gen;
+  if (Atomics.load(ctl, QUIT)) break;
+  try {
+    runShare(ex, params, t);
+  } catch {
+    Atomics.store(ctl, errSlot(init.threads, t), 1);
+  }
+  Atomics.store(ctl, DONE + t, gen);
+  Atomics.notify(ctl, DONE + t);
+}

@@ -1,0 +1,11 @@
+// The dense optimizer named by the config (Adam with optional L2, or SGD).
+import { Adam, SGD } from '../nn/optim.js';
+import type { Param } from '../nn/layer.js';
+import type { TrainConfig } from './config.js';
+import type { DenseOptimizer } from './dense-optimizer.js';
+
+export function createDenseOptimizer(params: Param[], cfg: TrainConfig): DenseOptimizer {
+  return cfg.optimizer === 'sgd'
+    ? new SGD(params, { lr: cfg.lr, weightDecay: cfg.weightDecay })
+    : new Adam(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+}

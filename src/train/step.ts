@@ -8,7 +8,6 @@ import type { CtrModel, ModelInputs } from '../models/model.js';
 import type { Backend } from '../kernels/backend.js';
 import { sigmoidCrossEntropy } from './loss.js';
 import type { DenseOptimizer } from './dense-optimizer.js';
-import type { EmbeddingMethod } from './config.js';
 import type { PhaseTimer } from './phase-timer.js';
 
 export interface StepTables {
@@ -29,7 +28,6 @@ export class StepRunner {
     readonly model: CtrModel,
     readonly tables: StepTables,
     readonly dense: DenseOptimizer,
-    readonly method: EmbeddingMethod,
     readonly numFields: number,
     readonly timer?: PhaseTimer,
   ) {
@@ -102,22 +100,19 @@ export class StepRunner {
       table.update(lk.rows, lk.count, g, step);
       return;
     }
+    // ALPT: update the rows in float, then a second forward/backward through the fake-quantized
+    // updated rows gives ∂L/∂Q for the step sizes; then write back under the new Δ.
+    // (alpt-fast takes ∂L/∂Q from the first backward inside table.update(), no second pass.)
     table.stageUpdate(lk.rows, lk.count, g, step);
-    if (this.method === 'alpt-fast') {
-      // ∂L/∂Q taken from the first backward: no second forward/backward.
-      table.updateStepsStaged(g, step);
-    } else {
-      // Second pass: forward/backward through the fake-quantized updated rows gives ∂L/∂Q.
-      this.timer?.start('alpt-pass');
-      table.fakeQuantizeStaged(lk.vectors);
-      lk.expand(lk.vectors, inputs.x0);
-      const logits = this.model.forward(inputs, batch, true);
-      const dlogits = this.dlogits.subarray(0, batch);
-      sigmoidCrossEntropy(logits, labels, batch, dlogits);
-      const dq = this.model.backward(dlogits, batch).dx0;
-      table.updateStepsStaged(lk.scatter(dq), step);
-      this.timer?.start('sparse');
-    }
+    this.timer?.start('alpt-pass');
+    table.fakeQuantizeStaged(lk.vectors);
+    lk.expand(lk.vectors, inputs.x0);
+    const logits = this.model.forward(inputs, batch, true);
+    const dlogits = this.dlogits.subarray(0, batch);
+    sigmoidCrossEntropy(logits, labels, batch, dlogits);
+    const dq = this.model.backward(dlogits, batch).dx0;
+    table.updateStepsStaged(lk.scatter(dq), step);
+    this.timer?.start('sparse');
     table.writeBackStaged(step);
   }
 }

@@ -126,7 +126,7 @@ export class Trainer {
       this.tables.first = createTable({ method: 'fp32', rows: vocab.totalRows, dim: 1, bits: 32, seed: cfg.seed + 7919, initStd: cfg.initStd, optimizer: sparse });
     }
     this.dense = createDenseOptimizer(this.model.params(), cfg);
-    this.runner = new StepRunner(backend, this.model, this.tables, this.dense, cfg.embedding, numFields, this.timer);
+    this.runner = new StepRunner(backend, this.model, this.tables, this.dense, numFields, this.timer);
   }
 
   get epoch(): number {

@@ -39,8 +39,8 @@ test('every model trains on synthetic data with ALPT 4-bit tables', async () => 
   const backend = await createBackend({});
   try {
     for (const model of ['lr', 'fm', 'dnn', 'wide-deep', 'deepfm', 'dcn', 'dcn-v2', 'ipnn']) {
-      const s = await train({ ...quiet, model, embedding: 'alpt', bits: 4, dim: 8, mlp: [32], batch: 512, epochs: 1 }, { data, backend });
-      assert.ok(s.test_auc! > 0.6, `${model}: test AUC ${s.test_auc}`);
+      const s = await train({ ...quiet, model, embedding: 'alpt', bits: 4, dim: 8, mlp: [32], batch: 512, lr: 1e-2, epochs: 2 }, { data, backend });
+      assert.ok(s.test_auc! > 0.7, `${model}: test AUC ${s.test_auc}`);
       assert.ok(s.memory.steps > 0 && s.memory.master === 0, `${model}: packed table without fp32 master`);
     }
   } finally {
@@ -87,12 +87,21 @@ test('a corrupt checkpoint is refused with a clear error', async () => {
   }
 });
 
+// These test sets have 1,000–1,400 rows: one seed's AUC moves by ±0.03, so the bound is on a 3-seed mean.
 test('real data: DCN and DeepFM on Criteo and Avazu samples reach the smoke bound', { skip: !existsSync(bench) && 'no ../shared/data' }, async () => {
-  for (const [dir, format] of [['criteo10k', 'criteo'], ['avazu14k', 'avazu']] as const) {
-    for (const model of ['dcn', 'deepfm']) {
-      const s = await train({ ...quiet, data: join(bench, dir), format, model, embedding: 'fp32', mlp: [400, 400, 400], batch: 1024, seed: 1 });
-      assert.ok(s.test_auc! >= 0.66, `${model} on ${dir}: test AUC ${s.test_auc}`);
+  const backend = await createBackend({});
+  try {
+    for (const [dir, format] of [['criteo10k', 'criteo'], ['avazu14k', 'avazu']] as const) {
+      const data = await loadRunData({ ...DEFAULTS, ...quiet, data: join(bench, dir), format, minCount: 2 });
+      for (const model of ['dcn', 'deepfm']) {
+        const aucs: number[] = [];
+        for (const seed of [1, 2, 3]) aucs.push((await train({ ...quiet, model, embedding: 'fp32', batch: 1024, seed }, { data, backend })).test_auc!);
+        const mean = aucs.reduce((a, b) => a + b) / aucs.length;
+        assert.ok(mean >= 0.66, `${model} on ${dir}: mean test AUC ${mean} (${aucs.join(', ')})`);
+      }
     }
+  } finally {
+    backend.dispose();
   }
 });
 

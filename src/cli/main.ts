@@ -7,6 +7,7 @@ import { runSynth } from './synth-command.js';
 import { runDemo } from './demo-command.js';
 import { runMemory } from './memory-command.js';
 import { runCompare } from './compare-command.js';
+import { runBench } from './bench-command.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('alpt')
@@ -52,6 +53,13 @@ export async function main(argv: string[]): Promise<void> {
   addTrainOptions(program.command('demo').description('the built-in default: synthesise Criteo-like data, train a DCN, print metrics'))
     .option('--rows <n>', 'synthetic training rows', '200000')
     .action(async (_o, cmd: Command) => runDemo(cmd));
+
+  addTrainOptions(program.command('bench').description('time training steps on synthetic batches (JSON line: step_ms, samples_per_s, phases)'))
+    .option('--fields <n>', 'categorical fields', '39')
+    .option('--rows-per-field <n>', 'vocabulary per field', '100000')
+    .option('--steps <n>', 'timed steps', '20')
+    .option('--warmup <n>', 'untimed warm-up steps', '2')
+    .action(async (_o, cmd: Command) => runBench(cmd));
 
   await program.parseAsync(argv);
 }

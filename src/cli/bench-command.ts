@@ -1,0 +1,17 @@
+// `alpt bench`: time training steps on synthetic batches; one JSON line on stdout.
+import type { Command } from 'commander';
+import { configFromCommand } from './train-options.js';
+import { benchTraining } from '../train/bench.js';
+import { createBackend } from '../kernels/index.js';
+
+export async function runBench(cmd: Command): Promise<void> {
+  const o = cmd.opts();
+  const cfg = configFromCommand(cmd, { batch: 4096, mlp: [1024, 512, 256] });
+  const backend = await createBackend({ kind: cfg.backend, threads: cfg.threads || undefined });
+  try {
+    const r = benchTraining(cfg, { fields: Number(o.fields), rowsPerField: Number(o.rowsPerField), steps: Number(o.steps), warmup: Number(o.warmup) }, backend);
+    process.stdout.write(JSON.stringify(r) + '\n');
+  } finally {
+    backend.dispose();
+  }
+}

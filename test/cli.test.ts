@@ -1,0 +1,82 @@
+// The command line as a user meets it: clear errors for bad input, the memory report, synth data.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../bin/alpt.js', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'alpt-cli-'));
+const env = { ...process.env, ALPT_CACHE_DIR: join(tmp, 'cache') };
+const alpt = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
+
+test('an unknown option is refused and named', () => {
+  const r = alpt('train', '--bogus');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /unknown option '--bogus'/);
+});
+
+test('a bad value names the flag', () => {
+  const r = alpt('train', '--bits', 'eight');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /--bits must be an integer/);
+});
+
+test('an unknown key in the YAML config is refused and named', () => {
+  const cfg = join(tmp, 'bad.yaml');
+  writeFileSync(cfg, 'model: dcn\nlearning_rate: 0.1\n');
+  const r = alpt('train', '--config', cfg, '--data', tmp);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /bad\.yaml: unknown option "learning_rate"/);
+});
+
+test('a malformed data line stops the run naming file, line and field; --skip-bad counts it', () => {
+  const dir = join(tmp, 'bad-data');
+  const s = alpt('synth', '--out', dir, '--rows', '300', '--seed', '2');
+  assert.equal(s.status, 0, s.stderr);
+  const train = join(dir, 'train.txt');
+  const lines = readFileSync(train, 'utf8').split('\n');
+  const cols = lines[4].split('\t');
+  cols[5] = 'abc';
+  lines[4] = cols.join('\t');
+  writeFileSync(train, lines.join('\n'));
+  const r = alpt('train', '--data', dir, '--model', 'lr', '--epochs', '1', '--progress', 'none');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /train\.txt:5: field I5: "abc" is not a number/);
+  const ok = alpt('train', '--data', dir, '--model', 'lr', '--epochs', '1', '--progress', 'none', '--skip-bad');
+  assert.equal(ok.status, 0, ok.stderr);
+  const summary = JSON.parse(ok.stdout.trim().split('\n').pop()!);
+  assert.equal(summary.skipped_rows, 1);
+  assert.equal(summary.train_rows, 299);
+});
+
+test('flags override the YAML config; the summary carries the documented fields', () => {
+  const dir = join(tmp, 'small');
+  assert.equal(alpt('synth', '--out', dir, '--rows', '2000', '--seed', '3').status, 0);
+  const cfg = join(tmp, 'run.yaml');
+  writeFileSync(cfg, 'model: dnn\nmlp: 16,8\nembedding: lpt-sr\nbits: 4\nepochs: 1\nbatch: 256\n');
+  const out = join(tmp, 'run');
+  const r = alpt('train', '--config', cfg, '--data', dir, '--bits', '2', '--progress', 'none', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  for (const k of ['model', 'embedding', 'bits', 'seed', 'epochs_run', 'best_epoch', 'valid_auc', 'test_auc', 'test_logloss', 'train_samples_per_s', 'table_bytes', 'params'])
+    assert.ok(k in s, `summary has ${k}`);
+  assert.equal(s.model, 'dnn');
+  assert.equal(s.bits, 2);
+  assert.equal(s.embedding, 'lpt-sr');
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).test_auc, s.test_auc);
+  assert.ok(readFileSync(join(out, 'metrics.jsonl'), 'utf8').includes('valid_auc'));
+});
+
+test('alpt memory reports 16·b/8 + 4 + 4 bytes per row for LPT with row-wise Adagrad', () => {
+  const r = alpt('memory', '--rows', '1000', '--methods', 'fp32,lpt-sr', '--sparse-optimizer', 'adam,rowwise-adagrad', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const per = (m: string, b: number, o: string) => rows.find((x) => x.method === m && x.bits === b && x.optimizer === o).bytesPerRow;
+  assert.equal(per('fp32', 32, 'adam'), 192);
+  assert.equal(per('lpt-sr', 8, 'rowwise-adagrad'), 24);
+  assert.equal(per('lpt-sr', 4, 'rowwise-adagrad'), 16);
+  assert.equal(per('lpt-sr', 2, 'rowwise-adagrad'), 12);
+});

@@ -28,7 +28,7 @@ function relErr(got: Float32Array, want: Float32Array): number {
 
 const SIZES: [number, number, number][] = [
   [1, 1, 1], [1, 17, 3], [3, 1, 5], [3, 5, 7], [17, 33, 1], [33, 17, 130], [2, 16, 300],
-  [130, 33, 17], [64, 48, 257], [257, 130, 600], [67, 1029, 33], [1, 624, 700],
+  [130, 33, 17], [64, 48, 257], [257, 130, 600], [67, 1029, 33], [1, 624, 700], [700, 1, 400], [512, 600, 1],
 ];
 const TRANS: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
 
@@ -63,7 +63,13 @@ for (const fma of [false, true]) {
   for (const threads of [1, 2]) {
     describe(`wasm gemm (fma=${fma}, threads=${threads})`, () => {
       let be: Backend;
-      before(async () => { be = await createWasmBackend({ threads, fma }); });
+      before(async () => {
+        be = await createWasmBackend({ threads, fma });
+        // The very first job right after start-up must be picked up by the workers.
+        const c = be.alloc(128 * 128);
+        be.gemm(false, false, 128, 128, 128, 1, be.alloc(128 * 128).fill(1), be.alloc(128 * 128).fill(1), 0, c);
+        assert.equal(c[128 * 128 - 1], 128);
+      });
       after(() => be.dispose());
       it('matches js on alloc() arrays', () => check(be, true));
       it('matches js on plain Float32Arrays', () => check(be, false));

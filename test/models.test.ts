@@ -56,3 +56,26 @@ test('models have distinct, stable parameter names', () => {
 test('unknown model name is a clear error', () => {
   assert.throws(() => buildModel('nope', { backend: createJsBackend(), numFields: 2, dim: 2, mlp: [], crossLayers: 1, batchNorm: false, dropout: 0, seed: 1 }), /unknown model "nope"/);
 });
+
+test('setParamGrads(false) gives the same input gradient and skips the weight-gradient GEMMs', () => {
+  const backend = createJsBackend();
+  for (const name of ['dcn', 'dcn-v2', 'deepfm', 'ipnn']) {
+    const model = buildModel(name, { backend, numFields: 3, dim: 4, mlp: [6, 5], crossLayers: 2, batchNorm: true, dropout: 0, seed: 5 });
+    const B = 4;
+    const x0 = Float32Array.from({ length: B * 12 }, (_, i) => Math.sin(i));
+    const first = new Float32Array(B * 3);
+    const dl = Float32Array.from({ length: B }, (_, i) => 0.1 * (i + 1));
+    model.forward({ x0, first }, B, true);
+    const dxFull = model.backward(dl, B).dx0.slice();
+    const grads = model.params().map((p) => p.grad.slice());
+    for (const p of model.params()) p.grad.fill(7);
+    model.setParamGrads!(false);
+    model.forward({ x0, first }, B, true);
+    const dx = model.backward(dl, B).dx0;
+    model.setParamGrads!(true);
+    assert.deepEqual(Array.from(dx), Array.from(dxFull), `${name}: same dx0`);
+    // The Linear layers' weight gradients (the GEMMs worth skipping) keep their old contents.
+    const skipped = model.params().filter((p, i) => p.value.length > 12 && p.grad.every((g) => g === 7) && grads[i].some((g) => g !== 7));
+    assert.ok(skipped.length >= 2, `${name}: dense weight gradients skipped (${skipped.map((p) => p.name)})`);
+  }
+});

@@ -21,8 +21,9 @@ const t = init.index;
 // Spin briefly before sleeping: back-to-back GEMMs (layer after layer) then skip the futex wake-up.
 const SPIN = 20000;
 
-parentPort!.postMessage('ready');
+// Read the generation before announcing readiness: a job posted right after 'ready' must count as new.
 let seen = Atomics.load(ctl, GEN);
+parentPort!.postMessage('ready');
 for (;;) {
   let gen = Atomics.load(ctl, GEN);
   for (let s = 0; gen === seen && s < SPIN; s++) gen = Atomics.load(ctl, GEN);

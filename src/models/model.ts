@@ -29,6 +29,8 @@ export interface CtrModel {
   params(): Param[];
   /** Non-trainable state that a checkpoint must keep (BatchNorm running statistics). */
   buffers(): Record<string, Float32Array>;
+  /** Skip parameter gradients in backward (ALPT's second pass needs only ∂L/∂x0). */
+  setParamGrads?(on: boolean): void;
   /** Training step counter for layers that draw randomness (dropout). */
   setStep?(step: number): void;
 }

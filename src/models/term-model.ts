@@ -93,6 +93,10 @@ export class TermModel implements CtrModel {
     return out;
   }
 
+  setParamGrads(on: boolean): void {
+    for (const t of this.terms) (t.layer as Layer & LayerExtras).setParamGrads?.(on);
+  }
+
   setStep(step: number): void {
     for (const t of this.terms) (t.layer as Layer & LayerExtras).setStep?.(step);
   }

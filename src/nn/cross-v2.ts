@@ -27,6 +27,7 @@ export class CrossNetworkV2 implements Layer {
   private readonly dx0: RowBuffer;
   private readonly acc: Float64Array;
   private x0: Float32Array | null = null;
+  private paramGrads = true;
 
   constructor(
     private readonly backend: Backend,
@@ -85,7 +86,6 @@ export class CrossNetworkV2 implements Layer {
       return dx0;
     }
     const du = this.du.get(batch);
-    const acc = this.acc;
     let g = dy;
     for (let l = this.numLayers - 1; l >= 0; l--) {
       const xl = l === 0 ? x0 : this.xs[l - 1].get(batch);
@@ -105,16 +105,7 @@ export class CrossNetworkV2 implements Layer {
           dx0[i] += gi * u[i];
         }
       }
-      // db = colsum(du)
-      acc.fill(0);
-      for (let i = 0; i < batch; i++) {
-        const o = i * d;
-        for (let j = 0; j < d; j++) acc[j] += du[o + j];
-      }
-      const gb = this.b[l].grad;
-      for (let j = 0; j < d; j++) gb[j] = acc[j];
-      // dW = duᵀ · x_l
-      this.backend.gemm(true, false, d, d, batch, 1, du, xl, 0, this.W[l].grad);
+      if (this.paramGrads) this.paramGrad(l, du, xl, batch);
       // ∂L/∂x_l = g + du · W
       const gn = (l & 1 ? this.gA : this.gB).get(batch);
       gn.set(g.subarray(0, n));
@@ -123,6 +114,24 @@ export class CrossNetworkV2 implements Layer {
     }
     for (let i = 0; i < n; i++) dx0[i] += g[i];
     return dx0;
+  }
+
+  /** db_l = colsum(du), dW_l = duᵀ · x_l. */
+  private paramGrad(l: number, du: Float32Array, xl: Float32Array, batch: number): void {
+    const d = this.dim;
+    const acc = this.acc;
+    acc.fill(0);
+    for (let i = 0; i < batch; i++) {
+      const o = i * d;
+      for (let j = 0; j < d; j++) acc[j] += du[o + j];
+    }
+    const gb = this.b[l].grad;
+    for (let j = 0; j < d; j++) gb[j] = acc[j];
+    this.backend.gemm(true, false, d, d, batch, 1, du, xl, 0, this.W[l].grad);
+  }
+
+  setParamGrads(on: boolean): void {
+    this.paramGrads = on;
   }
 
   params(): Param[] {

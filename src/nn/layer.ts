@@ -39,6 +39,8 @@ export interface NamedBuffer {
  *   (containers forward it to their children).
  */
 export interface LayerExtras {
+  /** Skip parameter gradients in backward (ALPT's second pass only needs the input gradient). */
+  setParamGrads?(on: boolean): void;
   buffers?(): NamedBuffer[];
   setStep?(step: number): void;
   setTrackRunningStats?(on: boolean): void;

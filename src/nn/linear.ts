@@ -34,6 +34,7 @@ export class Linear implements Layer {
   private readonly acc: Float64Array;
   private x: Float32Array | null = null;
   private readonly inputGrad: boolean;
+  private paramGrads = true;
 
   constructor(
     private readonly backend: Backend,
@@ -60,13 +61,19 @@ export class Linear implements Layer {
   backward(dy: Float32Array, batch: number): Float32Array {
     const x = this.x;
     if (!x) throw new Error('Linear.backward before forward');
-    // dW[out×in] = dyᵀ[out×B] · x[B×in]
-    this.backend.gemm(true, false, this.outDim, this.inDim, batch, 1, dy, x, 0, this.weight.grad);
-    if (this.bias) columnSums(dy, batch, this.outDim, this.bias.grad, this.acc);
+    if (this.paramGrads) {
+      // dW[out×in] = dyᵀ[out×B] · x[B×in]
+      this.backend.gemm(true, false, this.outDim, this.inDim, batch, 1, dy, x, 0, this.weight.grad);
+      if (this.bias) columnSums(dy, batch, this.outDim, this.bias.grad, this.acc);
+    }
     const dx = this.dx.get(batch);
     // dx[B×in] = dy[B×out] · W[out×in]
     if (this.inputGrad) this.backend.gemm(false, false, batch, this.inDim, this.outDim, 1, dy, this.weight.value, 0, dx);
     return dx;
+  }
+
+  setParamGrads(on: boolean): void {
+    this.paramGrads = on;
   }
 
   params(): Param[] {

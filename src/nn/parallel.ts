@@ -67,6 +67,10 @@ export class Parallel implements Layer, LayerExtras {
     for (const l of this.branches) (l as Layer & LayerExtras).setStep?.(step);
   }
 
+  setParamGrads(on: boolean): void {
+    for (const l of this.branches) (l as Layer & LayerExtras).setParamGrads?.(on);
+  }
+
   setTrackRunningStats(on: boolean): void {
     for (const l of this.branches) (l as Layer & LayerExtras).setTrackRunningStats?.(on);
   }

@@ -57,6 +57,10 @@ export class Sequential implements Layer, LayerExtras {
   }
 
   /** Enable/disable running-stat updates of every BatchNorm1d inside (recursively). */
+  setParamGrads(on: boolean): void {
+    for (const l of this.layers) (l as Layer & LayerExtras).setParamGrads?.(on);
+  }
+
   setTrackRunningStats(on: boolean): void {
     for (const l of this.layers) (l as Layer & LayerExtras).setTrackRunningStats?.(on);
   }

@@ -110,7 +110,9 @@ export class StepRunner {
     const logits = this.model.forward(inputs, batch, true);
     const dlogits = this.dlogits.subarray(0, batch);
     sigmoidCrossEntropy(logits, labels, batch, dlogits);
+    this.model.setParamGrads?.(false);
     const dq = this.model.backward(dlogits, batch).dx0;
+    this.model.setParamGrads?.(true);
     table.updateStepsStaged(lk.scatter(dq), step);
     this.timer?.start('sparse');
     table.writeBackStaged(step);

@@ -365,3 +365,25 @@ test('f16 steps: stored rounded, never 0', () => {
 test('too-large tables fail with a clear error', () => {
   assert.throws(() => allocArray(Float32Array, 2 ** 33, 'fp32 embedding weights'), /exceed .* limit of one typed array/);
 });
+
+test('setLearningRate changes the sparse step (the trainer step schedule relies on it)', async () => {
+  const { createTable } = await import('../src/embedding/factory.js');
+  for (const method of ['fp32', 'lpt-sr', 'alpt', 'lsq'] as const) {
+    const mk = () => createTable({ method, rows: 4, dim: 8, bits: 8, seed: 1, optimizer: { name: 'sgd', lr: 0.1 } });
+    const a = mk();
+    const b = mk();
+    b.setLearningRate!(0.01);
+    const rows = Int32Array.of(1);
+    const g = new Float32Array(8).fill(0.5);
+    a.update(rows, 1, g, 1);
+    b.update(rows, 1, g, 1);
+    const va = new Float32Array(8);
+    const vb = new Float32Array(8);
+    const v0 = new Float32Array(8);
+    mk().gather(rows, 1, v0);
+    a.gather(rows, 1, va);
+    b.gather(rows, 1, vb);
+    const moved = (v: Float32Array) => v.reduce((s, x, i) => s + Math.abs(x - v0[i]), 0);
+    assert.ok(moved(va) > 5 * moved(vb), `${method}: lr 0.1 moved ${moved(va)}, lr 0.01 moved ${moved(vb)}`);
+  }
+});

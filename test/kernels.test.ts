@@ -59,6 +59,26 @@ function check(be: Backend, useAlloc: boolean): void {
   }
 }
 
+describe('js gemm', () => {
+  it('matches the textbook definition', () => {
+    for (const [m, n, k] of [[1, 1, 1], [5, 3, 7], [9, 17, 4]]) {
+      for (const [tA, tB] of TRANS) {
+        const a = rand(m * k, m + 1), b = rand(k * n, n + 2), c = rand(m * n, k + 3), bias = rand(n, 4);
+        const want = new Float32Array(m * n);
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) s += (tA ? a[p * m + i] : a[i * k + p]) * (tB ? b[j * k + p] : b[p * n + j]);
+            want[i * n + j] = 0.5 * s + 2 * c[i * n + j] + bias[j];
+          }
+        }
+        gemmJs(tA, tB, m, n, k, 0.5, a, b, 2, c, bias);
+        assert.ok(relErr(c, want) < 1e-6);
+      }
+    }
+  });
+});
+
 for (const fma of [false, true]) {
   for (const threads of [1, 2]) {
     describe(`wasm gemm (fma=${fma}, threads=${threads})`, () => {

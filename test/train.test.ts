@@ -119,3 +119,14 @@ test('real data: ALPT-4 beats LPT-DR-4 on Frappe (DCN, 2 epochs)', { skip: !exis
     backend.dispose();
   }
 });
+
+test('the step LR schedule divides by 10 after each listed epoch (paper: 6 and 9)', async () => {
+  const data = await loadRunData({ ...DEFAULTS, ...quiet, data: await synth(), format: 'criteo' });
+  const backend = await createBackend({ kind: 'js' });
+  try {
+    const t = new Trainer({ ...DEFAULTS, ...quiet, model: 'lr', lr: 1e-3, lrDecayEpochs: [6, 9] }, data, backend);
+    assert.deepEqual([1, 6, 7, 9, 10].map((e) => +t.lrForEpoch(e).toExponential(6)), [1e-3, 1e-3, 1e-4, 1e-4, 1e-5]);
+  } finally {
+    backend.dispose();
+  }
+});

@@ -47,6 +47,10 @@ export class Fp32Table implements EmbeddingTable {
     }
   }
 
+  setLearningRate(lr: number): void {
+    this.opt.lr = lr;
+  }
+
   memory(): MemoryReport {
     return memoryReport(this.rows, this.dim, { codes: this.weights.byteLength, optimizerState: this.opt.bytes() });
   }

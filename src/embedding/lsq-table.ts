@@ -103,6 +103,10 @@ export class LsqTable implements EmbeddingTable {
     }
   }
 
+  setLearningRate(lr: number): void {
+    this.opt.lr = lr;
+  }
+
   memory(): MemoryReport {
     return memoryReport(this.rows, this.dim, {
       master: this.master.byteLength,

@@ -207,6 +207,10 @@ export class QuantizedTable implements EmbeddingTable {
     return this.stagedCount;
   }
 
+  setLearningRate(lr: number): void {
+    this.opt.lr = lr;
+  }
+
   memory(): MemoryReport {
     return memoryReport(this.rows, this.dim, {
       codes: this.codes.byteLength,

@@ -67,7 +67,7 @@ export function adamStepSize(lr: number, beta1: number, beta2: number, step: num
 /** One table's sparse optimizer: config, per-row state, and dispatch to the kernels. */
 export class SparseOptimizer {
   readonly name: SparseOptimizerName;
-  readonly lr: number;
+  lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;

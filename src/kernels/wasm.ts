@@ -126,6 +126,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
       const args: [Float32Array, number, boolean][] = [[a, m * k, true], [b, k * n, true], [c, m * n, beta !== 0]];
       if (bias) args.push([bias, n, true]);
       const ptrs = args.map(([arr]) => heap.ptrOf(arr));
+      const cStaged = ptrs[2] < 0;
       let stageBytes = 0;
       args.forEach(([, len], i) => { if (ptrs[i] < 0) stageBytes += Math.ceil(len / 16) * 64; });
       if (stageBytes > 0) {
@@ -143,9 +144,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
       params[5] = alpha; params[6] = ptrs[0]; params[7] = ptrs[1];
       params[8] = beta; params[9] = ptrs[2]; params[10] = bias ? ptrs[3] : 0;
       dispatch(m, n, k);
-      if (c.buffer !== memory.buffer && heap.ptrOf(c) < 0) {
-        c.set(heap.f32().subarray(ptrs[2] >> 2, (ptrs[2] >> 2) + m * n));
-      }
+      if (cStaged) c.set(heap.f32().subarray(ptrs[2] >> 2, (ptrs[2] >> 2) + m * n));
     },
     dispose() {
       if (disposed) return;

@@ -2,20 +2,51 @@
 // dataset, trained one after another in this process (same data, same backend), then a table of
 // mean ± std test AUC/logloss, table bytes and time per epoch (Markdown on stdout, CSV + JSON files).
 
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { configFromCommand } from './train-options.js';
 import { progressHooks } from './progress.js';
 import { train, loadRunData } from '../train/run.js';
 import { createBackend } from '../kernels/index.js';
-import { EMBEDDING_METHODS, type EmbeddingMethod } from '../train/config.js';
+import { DEFAULTS, EMBEDDING_METHODS, type EmbeddingMethod, type TrainConfig } from '../train/config.js';
 import type { TrainSummary } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { fp32AdamBytesPerRow, summarizeGrid, toCsv, toMarkdown } from '../train/compare-table.js';
 
+/** Tabulate runs already made (runs.jsonl files of earlier compare runs, e.g. a grid split across processes). */
+function tableFromRuns(files: string[], dir: string): void {
+  const runs: TrainSummary[] = files.flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l, i) => {
+        try {
+          return JSON.parse(l) as TrainSummary;
+        } catch {
+          throw new Error(`${f}:${i + 1}: not a JSON summary line`);
+        }
+      }),
+  );
+  if (runs.length === 0) throw new Error(`--from-runs: no runs in ${files.join(', ')}`);
+  writeReport(runs, dir);
+}
+
+function writeReport(results: TrainSummary[], dir: string, cfg?: TrainConfig, seeds?: number[]): void {
+  const base = cfg ?? ({ ...DEFAULTS, model: results[0].model, dim: results[0].dim } as TrainConfig);
+  const seedList = seeds ?? [...new Set(results.map((r) => r.seed))];
+  const rows = summarizeGrid(results, fp32AdamBytesPerRow(base.dim));
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, 'compare.json'), [JSON.stringify({ config: cfg ?? null, seeds: seedList, rows, runs: results }, null, 2) + '\n']);
+  writeFileAtomic(join(dir, 'compare.csv'), [toCsv(rows)]);
+  const md = toMarkdown(rows, base, seedList, !cfg);
+  writeFileAtomic(join(dir, 'compare.md'), [md]);
+  process.stdout.write(md);
+}
+
 export async function runCompare(cmd: Command): Promise<void> {
   const o = cmd.opts();
+  if (o.fromRuns) return tableFromRuns(String(o.fromRuns).split(','), o.results as string);
   const bitsList: number[] = Array.isArray(o.bits) ? o.bits : [8, 4, 2];
   const base = configFromCommand(cmd, {}, { bits: bitsList[0] });
   const methods = String(o.methods).split(',').map((m) => m.trim()) as EmbeddingMethod[];
@@ -53,10 +84,5 @@ export async function runCompare(cmd: Command): Promise<void> {
   } finally {
     backend.dispose();
   }
-  const rows = summarizeGrid(results, fp32AdamBytesPerRow(base.dim));
-  writeFileAtomic(join(dir, 'compare.json'), [JSON.stringify({ config: base, seeds, rows, runs: results }, null, 2) + '\n']);
-  writeFileAtomic(join(dir, 'compare.csv'), [toCsv(rows)]);
-  const md = toMarkdown(rows, base, seeds);
-  writeFileAtomic(join(dir, 'compare.md'), [md]);
-  process.stdout.write(md);
+  writeReport(results, dir, base, seeds);
 }

@@ -26,6 +26,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--methods <list>', 'embedding methods', 'fp32,lpt-dr,lpt-sr,alpt,alpt-fast,lsq')
     .option('--seeds <n|list>', 'number of seeds (1..n) or a list', '3')
     .option('--results <dir>', 'where compare.csv / compare.json / compare.md go', 'runs/compare')
+    .option('--from-runs <files>', 'no training: tabulate runs.jsonl files of earlier compare runs (comma separated)')
     .action(async (_o, cmd: Command) => runCompare(cmd));
 
   program

@@ -59,7 +59,7 @@ export function toCsv(rows: GridRow[]): string {
   return [cols.join(','), ...rows.map((r) => cols.map((c) => r[c]).join(','))].join('\n') + '\n';
 }
 
-export function toMarkdown(rows: GridRow[], cfg: TrainConfig, seeds: number[]): string {
+export function toMarkdown(rows: GridRow[], cfg: TrainConfig, seeds: number[], fromRuns = false): string {
   const f = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
   const lines = [
     `| method | bits | test AUC (mean ± std) | test logloss | bytes/row | table bytes | vs fp32+Adam | s/epoch | epochs |`,
@@ -69,6 +69,8 @@ export function toMarkdown(rows: GridRow[], cfg: TrainConfig, seeds: number[]): 
         `| ${r.method} | ${r.method === 'fp32' ? 32 : r.bits} | ${f(r.test_auc_mean, 4)} ± ${f(r.test_auc_std, 4)} | ${f(r.test_logloss_mean, 4)} | ${f(r.bytes_per_row, 1)} | ${r.table_bytes} | ${f(r.ratio_to_fp32_adam, 3)} | ${f(r.seconds_per_epoch, 1)} | ${f(r.epochs_mean, 1)} |`,
     ),
   ];
-  const head = `model ${cfg.model}, dim ${cfg.dim}, mlp ${cfg.mlp.join(',')}, batch ${cfg.batch}, lr ${cfg.lr}, sparse optimizer ${cfg.sparseOptimizer}, step lr ${cfg.stepLr} (${cfg.stepLrScale}), seeds ${seeds.join(',')}`;
+  const head = fromRuns
+    ? `model ${cfg.model}, dim ${cfg.dim}, seeds ${seeds.join(',')} (tabulated from saved runs)`
+    : `model ${cfg.model}, dim ${cfg.dim}, mlp ${cfg.mlp.join(',')}, batch ${cfg.batch}, lr ${cfg.lr}, sparse optimizer ${cfg.sparseOptimizer}, step lr ${cfg.stepLr} (${cfg.stepLrScale}), seeds ${seeds.join(',')}`;
   return `${head}\n\n${lines.join('\n')}\n`;
 }

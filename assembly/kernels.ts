@@ -143,3 +143,7 @@ function microKernel(
     }
   }
 }
+
+export {
+  adam, addInto, bnBackward, bnForward, colSums, crossBackward, crossForward, reluBackward, reluForward, scaleInPlace,
+} from './elementwise';

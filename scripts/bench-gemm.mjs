@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Usage: node scripts/bench-gemm.mjs [--skip-js] [--reps N] [--threads 1,2]
+// Usage: node scripts/bench-gemm.mjs [--skip-js] [--no-wasm] [--no-blas] [--fma-only] [--reps N] [--threads 1,2]
+// The blas rows use the OpenBLAS addon when built; ALPT_OPENBLAS_CORETYPE=Haswell|SkylakeX picks its kernels.
 // Prints one JSON line per (backend, threads, form, shape). Needs `npm run build` first.
 import { benchGemm } from '../dist/src/kernels/bench-gemm.js';
 
@@ -10,6 +11,8 @@ const opt = (name) => {
 };
 const rows = await benchGemm({
   skipJs: args.includes('--skip-js'),
+  wasm: !args.includes('--no-wasm'),
+  blas: !args.includes('--no-blas'),
   compareFma: !args.includes('--fma-only'),
   reps: opt('--reps') ? Number(opt('--reps')) : undefined,
   threads: opt('--threads') ? opt('--threads').split(',').map(Number) : undefined,

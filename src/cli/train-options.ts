@@ -54,6 +54,7 @@ export function addTrainOptions(cmd: Command, opts: { bitsList?: boolean } = {})
     .addOption(new Option('--step-optimizer <name>', 'optimizer of the step sizes').choices(['adam', 'sgd']))
     .addOption(new Option('--step-dtype <dtype>', 'storage of per-row step sizes').choices(['f32', 'f16']))
     .option('--lsq-per-row', 'lsq: one learned step per row instead of per table')
+    .option('--init-step <delta>', 'constant initial step size Δ0 (default 2·mean|w|/sqrt(Q_P))', num('--init-step'))
     .option('--epochs <n>', 'maximum epochs', int('--epochs'))
     .option('--patience <n>', 'early stopping: epochs without valid AUC gain', int('--patience'))
     .option('--lr-decay-epochs <list>', 'divide the lr by --lr-decay after these epochs (paper: 6,9)', intList('--lr-decay-epochs'))
@@ -62,12 +63,12 @@ export function addTrainOptions(cmd: Command, opts: { bitsList?: boolean } = {})
     .option('--max-steps <n>', 'stop each epoch after N steps (smoke runs)', int('--max-steps'))
     .option('--seed <n>', 'run seed', int('--seed'))
     .option('--threads <n>', 'compute threads (0 = all cores)', int('--threads'))
-    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'wasm', 'js']))
+    .addOption(new Option('--backend <name>', 'compute backend (blas: OpenBLAS addon, see README)').choices(['auto', 'blas', 'wasm', 'js']))
     .option('--out <dir>', 'run folder: metrics.jsonl, checkpoint.alpt, best.alpt, summary.json')
     .addOption(new Option('--progress <mode>', 'progress display').choices(['auto', 'bar', 'lines', 'none']));
 }
 
-const KEYS = new Set(Object.keys(DEFAULTS).concat(['data', 'train', 'valid', 'test', 'format', 'schema', 'cacheDir', 'out', 'sparseLr', 'maxSteps']));
+const KEYS = new Set(Object.keys(DEFAULTS).concat(['data', 'train', 'valid', 'test', 'format', 'schema', 'cacheDir', 'out', 'sparseLr', 'maxSteps', 'initStep']));
 const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Read a YAML (or JSON) config file; unknown keys are errors naming the key. */

@@ -2,6 +2,7 @@
 
 import { availableParallelism } from 'node:os';
 import type { Backend } from './backend.js';
+import { blasInfo, createBlasBackend } from './blas.js';
 import { createJsBackend } from './js.js';
 import { createWasmBackend } from './wasm.js';
 
@@ -19,6 +20,10 @@ export interface BenchGemmOptions {
   compareFma?: boolean;
   /** Skip the (slow) js backend. */
   skipJs?: boolean;
+  /** Time the wasm backend (default true). */
+  wasm?: boolean;
+  /** Time the OpenBLAS backend when its addon loads (default true); rows say e.g. "blas-SkylakeX". */
+  blas?: boolean;
 }
 
 export interface BenchGemmRow {
@@ -85,7 +90,7 @@ export async function benchGemm(opts: BenchGemmOptions = {}): Promise<BenchGemmR
   const all = availableParallelism();
   const threadList = opts.threads ?? (all > 1 ? [1, all] : [1]);
   const rows: BenchGemmRow[] = [];
-  const variants = opts.compareFma === false ? [true] : [true, false];
+  const variants = opts.wasm === false ? [] : opts.compareFma === false ? [true] : [true, false];
   for (const fma of variants) {
     for (const threads of threadList) {
       const be = await createWasmBackend({ threads, fma });
@@ -94,6 +99,16 @@ export async function benchGemm(opts: BenchGemmOptions = {}): Promise<BenchGemmR
         continue; // FMA build unsupported: the "fma" run already used the plain build
       }
       for (const [inDim, outDim] of shapes) for (const f of forms(batch, inDim, outDim)) rows.push(time(be, f, reps, 2));
+      be.dispose();
+    }
+  }
+  const blas = opts.blas === false ? undefined : blasInfo();
+  if (blas) {
+    for (const threads of threadList) {
+      const be = await createBlasBackend({ threads });
+      for (const [inDim, outDim] of shapes) {
+        for (const f of forms(batch, inDim, outDim)) rows.push({ ...time(be, f, reps, 2), backend: `blas-${blas.corename}` });
+      }
       be.dispose();
     }
   }

@@ -4,6 +4,7 @@
 // contiguous rows. Locals avoid the f32 store/reload of C that dominates axpy-style loops.
 
 import type { Backend } from './backend.js';
+import { jsOps } from './ops-js.js';
 
 function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
   const t = new Float32Array(rows * cols);
@@ -50,6 +51,7 @@ export function createJsBackend(): Backend {
     threads: 1,
     alloc: (n: number) => new Float32Array(n),
     gemm: gemmJs,
+    ops: jsOps,
     dispose: () => {},
   };
 }

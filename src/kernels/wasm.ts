@@ -9,6 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Backend } from './backend.js';
 import { WasmHeap } from './heap.js';
+import { createWasmOps, type ElementwiseExports } from './ops-wasm.js';
 import {
   ctlLength, DONE, errSlot, GEN, paramsLength, QUIT, runShare, setThreadRange, setThreadScratch,
   type KernelExports,
@@ -115,6 +116,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     name: fmaModule ? 'wasm-fma' : 'wasm',
     threads,
     alloc: (n: number) => heap.alloc(n),
+    ops: createWasmOps(instance.exports as unknown as ElementwiseExports, heap),
     gemm(transA, transB, m, n, k, alpha, a, b, beta, c, bias) {
       if (disposed) throw new Error('gemm on a disposed backend');
       checkLength('A', a, m * k);

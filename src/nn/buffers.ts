@@ -2,6 +2,7 @@
 // reused afterwards, parameter allocation, and small fused typed-array loops.
 
 import type { Backend } from '../kernels/backend.js';
+import { columnSumsJs } from '../kernels/ops-js.js';
 import type { Layer, LayerExtras, Param } from './layer.js';
 
 const EMPTY = new Float32Array(0);
@@ -51,14 +52,12 @@ export function addInto(dst: Float32Array, src: Float32Array, n: number = dst.le
   for (let i = 0; i < n; i++) dst[i] += src[i];
 }
 
-/** Column sums of a row-major [rows × cols] matrix into out[cols] (accumulated in float64). */
-export function columnSums(x: Float32Array, rows: number, cols: number, out: Float32Array, acc: Float64Array): void {
-  acc.fill(0, 0, cols);
-  for (let i = 0; i < rows; i++) {
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) acc[j] += x[o + j];
-  }
-  for (let j = 0; j < cols; j++) out[j] = acc[j];
+/**
+ * Column sums of a row-major [rows × cols] matrix into out[cols] (accumulated in float64). The
+ * acc argument is unused (kept for callers); layers with a backend use opsOf(backend).columnSums.
+ */
+export function columnSums(x: Float32Array, rows: number, cols: number, out: Float32Array, _acc?: Float64Array): void {
+  columnSumsJs(x, rows, cols, out);
 }
 
 /** Prefix parameter names (returns new Param objects sharing the same arrays). */

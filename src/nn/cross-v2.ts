@@ -3,6 +3,7 @@
 // One Layer: input x0 [B×d] → output x_L [B×d], exact backward into x0.
 
 import type { Backend } from '../kernels/backend.js';
+import { opsOf } from '../kernels/ops-js.js';
 import { CounterRng, Stream } from '../util/rng.js';
 import { RowBuffer, makeParam } from './buffers.js';
 import type { Layer, Param } from './layer.js';
@@ -25,7 +26,6 @@ export class CrossNetworkV2 implements Layer {
   private readonly gA: RowBuffer;
   private readonly gB: RowBuffer;
   private readonly dx0: RowBuffer;
-  private readonly acc: Float64Array;
   private x0: Float32Array | null = null;
   private paramGrads = true;
 
@@ -52,7 +52,6 @@ export class CrossNetworkV2 implements Layer {
     this.gA = new RowBuffer(backend, dim);
     this.gB = new RowBuffer(backend, dim);
     this.dx0 = new RowBuffer(backend, dim);
-    this.acc = new Float64Array(dim);
   }
 
   forward(x0: Float32Array, batch: number, _training: boolean): Float32Array {
@@ -112,21 +111,14 @@ export class CrossNetworkV2 implements Layer {
       this.backend.gemm(false, false, batch, d, d, 1, du, this.W[l].value, 1, gn);
       g = gn;
     }
-    for (let i = 0; i < n; i++) dx0[i] += g[i];
+    opsOf(this.backend).addInto(dx0, g, n);
     return dx0;
   }
 
   /** db_l = colsum(du), dW_l = duᵀ · x_l. */
   private paramGrad(l: number, du: Float32Array, xl: Float32Array, batch: number): void {
     const d = this.dim;
-    const acc = this.acc;
-    acc.fill(0);
-    for (let i = 0; i < batch; i++) {
-      const o = i * d;
-      for (let j = 0; j < d; j++) acc[j] += du[o + j];
-    }
-    const gb = this.b[l].grad;
-    for (let j = 0; j < d; j++) gb[j] = acc[j];
+    opsOf(this.backend).columnSums(du, batch, d, this.b[l].grad);
     this.backend.gemm(true, false, d, d, batch, 1, du, xl, 0, this.W[l].grad);
   }
 

@@ -3,7 +3,8 @@
 // One Layer: input x0 [B×d] → output x_L [B×d]; backward returns the full gradient w.r.t. x0
 // (through the explicit x0 factor of every layer and through the x_l chain).
 
-import type { Backend } from '../kernels/backend.js';
+import type { Backend, ElementwiseOps } from '../kernels/backend.js';
+import { opsOf } from '../kernels/ops-js.js';
 import { CounterRng, Stream } from '../util/rng.js';
 import { RowBuffer, makeParam } from './buffers.js';
 import type { Layer, Param } from './layer.js';
@@ -27,8 +28,7 @@ export class CrossNetwork implements Layer {
   private readonly gA: RowBuffer;
   private readonly gB: RowBuffer;
   private readonly dx0: RowBuffer;
-  private readonly accW: Float64Array;
-  private readonly accB: Float64Array;
+  private readonly ops: ElementwiseOps;
   private x0: Float32Array | null = null;
 
   constructor(
@@ -53,8 +53,7 @@ export class CrossNetwork implements Layer {
     this.gA = new RowBuffer(backend, dim);
     this.gB = new RowBuffer(backend, dim);
     this.dx0 = new RowBuffer(backend, dim);
-    this.accW = new Float64Array(dim);
-    this.accB = new Float64Array(dim);
+    this.ops = opsOf(backend);
   }
 
   forward(x0: Float32Array, batch: number, _training: boolean): Float32Array {
@@ -67,17 +66,8 @@ export class CrossNetwork implements Layer {
     }
     let xl = x0;
     for (let l = 0; l < this.numLayers; l++) {
-      const w = this.w[l].value;
-      const b = this.b[l].value;
-      const s = this.s[l].get(batch);
       const xn = this.xs[l].get(batch);
-      for (let i = 0; i < batch; i++) {
-        const o = i * d;
-        let dot = 0;
-        for (let j = 0; j < d; j++) dot += xl[o + j] * w[j];
-        s[i] = dot;
-        for (let j = 0; j < d; j++) xn[o + j] = x0[o + j] * dot + b[j] + xl[o + j];
-      }
+      this.ops.crossForward(x0, xl, this.w[l].value, this.b[l].value, batch, d, this.s[l].get(batch), xn);
       xl = xn;
     }
     return xl;
@@ -92,51 +82,17 @@ export class CrossNetwork implements Layer {
       dx0.set(dy.subarray(0, batch * d));
       return dx0;
     }
-    const accW = this.accW;
-    const accB = this.accB;
     let g = dy; // ∂L/∂x_{l+1}
     for (let l = this.numLayers - 1; l >= 0; l--) {
       const xl = l === 0 ? x0 : this.xs[l - 1].get(batch);
       const s = this.s[l].get(batch);
-      const w = this.w[l].value;
       const gn = (l & 1 ? this.gA : this.gB).get(batch); // never aliases g
       const first = l === this.numLayers - 1;
-      accW.fill(0);
-      accB.fill(0);
-      for (let i = 0; i < batch; i++) {
-        const o = i * d;
-        let ds = 0;
-        for (let j = 0; j < d; j++) ds += g[o + j] * x0[o + j];
-        const si = s[i];
-        if (first) {
-          for (let j = 0; j < d; j++) {
-            const gj = g[o + j];
-            accB[j] += gj;
-            accW[j] += ds * xl[o + j];
-            dx0[o + j] = gj * si;
-            gn[o + j] = gj + ds * w[j];
-          }
-        } else {
-          for (let j = 0; j < d; j++) {
-            const gj = g[o + j];
-            accB[j] += gj;
-            accW[j] += ds * xl[o + j];
-            dx0[o + j] += gj * si;
-            gn[o + j] = gj + ds * w[j];
-          }
-        }
-      }
-      const gw = this.w[l].grad;
-      const gb = this.b[l].grad;
-      for (let j = 0; j < d; j++) {
-        gw[j] = accW[j];
-        gb[j] = accB[j];
-      }
+      this.ops.crossBackward(x0, xl, g, this.w[l].value, s, batch, d, first, gn, dx0, this.w[l].grad, this.b[l].grad);
       g = gn;
     }
     // x_0 is x0 itself: add the gradient that reached the bottom of the chain.
-    const n = batch * d;
-    for (let i = 0; i < n; i++) dx0[i] += g[i];
+    this.ops.addInto(dx0, g, batch * d);
     return dx0;
   }
 

@@ -9,6 +9,8 @@ export interface GradCheckOptions {
   batch: number;
   /** Input [batch × inDim]; standard normal if omitted. Not modified on return. */
   x?: Float32Array;
+  /** Allocator for the input and output-gradient arrays (e.g. a backend's alloc; default: new). */
+  alloc?: (n: number) => Float32Array;
   /** Forward mode (default true). */
   training?: boolean;
   /** Finite-difference step (default 1e-2). */
@@ -97,12 +99,13 @@ export function gradCheck(layer: Layer, opts: GradCheckOptions): GradCheckResult
   const B = opts.batch;
   const training = opts.training ?? true;
   const rng = new CounterRng(opts.seed ?? 1234, 99, 0);
-  const x = new Float32Array(B * layer.inDim);
+  const alloc = opts.alloc ?? ((n: number) => new Float32Array(n));
+  const x = alloc(B * layer.inDim);
   if (opts.x) x.set(opts.x.subarray(0, x.length));
   else for (let i = 0; i < x.length; i++) x[i] = rng.normal();
   const nOut = B * layer.outDim;
   const r = new Float64Array(nOut);
-  const r32 = new Float32Array(nOut);
+  const r32 = alloc(nOut);
   for (let i = 0; i < nOut; i++) r32[i] = r[i] = rng.normal();
 
   const loss = (): number => {

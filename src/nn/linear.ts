@@ -1,8 +1,9 @@
 // Fully connected layer, y = x·Wᵀ + b with W stored [out × in] like torch.nn.Linear.
 
-import type { Backend } from '../kernels/backend.js';
+import type { Backend, ElementwiseOps } from '../kernels/backend.js';
 import { CounterRng, Stream } from '../util/rng.js';
-import { RowBuffer, columnSums, makeParam } from './buffers.js';
+import { opsOf } from '../kernels/ops-js.js';
+import { RowBuffer, makeParam } from './buffers.js';
 import type { Layer, Param } from './layer.js';
 
 export interface InitOptions {
@@ -31,9 +32,9 @@ export class Linear implements Layer {
   readonly bias: Param | null;
   private readonly y: RowBuffer;
   private readonly dx: RowBuffer;
-  private readonly acc: Float64Array;
   private x: Float32Array | null = null;
   private readonly inputGrad: boolean;
+  private readonly ops: ElementwiseOps;
   private paramGrads = true;
 
   constructor(
@@ -45,10 +46,10 @@ export class Linear implements Layer {
     this.weight = makeParam(backend, 'weight', outDim * inDim, true);
     this.bias = opts.bias === false ? null : makeParam(backend, 'bias', outDim, false);
     this.inputGrad = opts.inputGrad !== false;
+    this.ops = opsOf(backend);
     initLinear(this.weight.value, this.bias ? this.bias.value : null, inDim, new CounterRng(opts.seed ?? 0, Stream.init, opts.id ?? 0));
     this.y = new RowBuffer(backend, outDim);
     this.dx = new RowBuffer(backend, inDim);
-    this.acc = new Float64Array(outDim);
   }
 
   forward(x: Float32Array, batch: number, _training: boolean): Float32Array {
@@ -64,7 +65,7 @@ export class Linear implements Layer {
     if (this.paramGrads) {
       // dW[out×in] = dyᵀ[out×B] · x[B×in]
       this.backend.gemm(true, false, this.outDim, this.inDim, batch, 1, dy, x, 0, this.weight.grad);
-      if (this.bias) columnSums(dy, batch, this.outDim, this.bias.grad, this.acc);
+      if (this.bias) this.ops.columnSums(dy, batch, this.outDim, this.bias.grad);
     }
     const dx = this.dx.get(batch);
     // dx[B×in] = dy[B×out] · W[out×in]

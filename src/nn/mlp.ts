@@ -31,8 +31,13 @@ export function buildMlp(backend: Backend, inDim: number, hidden: number[], opts
   let d = inDim;
   hidden.forEach((h, i) => {
     layers.push(new Linear(backend, d, h, { seed, id: idBase + i, inputGrad: i > 0 || opts.inputGrad !== false }));
-    if (bn) layers.push(new BatchNorm1d(backend, h));
-    layers.push(new ReLU(backend, h));
+    const relu = new ReLU(backend, h);
+    if (bn) {
+      const norm = new BatchNorm1d(backend, h);
+      norm.fuseReLU(relu); // the ReLU stays in the list (param indices as torch) but passes through
+      layers.push(norm);
+    }
+    layers.push(relu);
     if (rate > 0) layers.push(new Dropout(backend, h, rate, { seed, id: idBase + i }));
     d = h;
   });

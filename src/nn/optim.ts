@@ -1,6 +1,8 @@
 // Dense optimizers over Param[] with torch semantics. Gradients are read as left by backward
 // (overwritten each step, so there is no zero_grad).
 
+import type { Backend, ElementwiseOps } from '../kernels/backend.js';
+import { jsOps, opsOf } from '../kernels/ops-js.js';
 import type { Param } from './layer.js';
 
 export interface Optimizer {
@@ -45,12 +47,15 @@ export interface AdamOptions {
   weightDecay?: number;
   /** AdamW: p ← p·(1 − lr·wd) instead of adding wd·p to the gradient. */
   decoupled?: boolean;
+  /** Backend whose element-wise kernels run the update (its alloc() holds the moments). */
+  backend?: Backend;
 }
 
 /**
  * torch.optim.Adam (and AdamW with decoupled=true):
  *   g ← grad (+ wd·p);  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²
  *   p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + eps)
+ * in float32 arithmetic (like torch), by the backend's ops.adam.
  */
 export class Adam implements Optimizer {
   lr: number;
@@ -62,6 +67,7 @@ export class Adam implements Optimizer {
   private t = 0;
   private readonly m: Float32Array[];
   private readonly v: Float32Array[];
+  private readonly ops: ElementwiseOps;
 
   constructor(
     readonly params: Param[],
@@ -74,8 +80,10 @@ export class Adam implements Optimizer {
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
     this.decoupled = opts.decoupled ?? false;
-    this.m = params.map((p) => new Float32Array(p.value.length));
-    this.v = params.map((p) => new Float32Array(p.value.length));
+    const be = opts.backend;
+    this.ops = be ? opsOf(be) : jsOps;
+    this.m = params.map((p) => (be ? be.alloc(p.value.length) : new Float32Array(p.value.length)));
+    this.v = params.map((p) => (be ? be.alloc(p.value.length) : new Float32Array(p.value.length)));
   }
 
   get steps(): number {
@@ -86,38 +94,16 @@ export class Adam implements Optimizer {
     const t = ++this.t;
     const b1 = this.beta1;
     const b2 = this.beta2;
-    const c1 = 1 - b1;
-    const c2 = 1 - b2;
     const stepSize = this.lr / (1 - Math.pow(b1, t));
     const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, t));
-    const eps = this.eps;
+    const ops = this.ops;
     for (let k = 0; k < this.params.length; k++) {
       const p = this.params[k];
       const w = p.value;
-      const g = p.grad;
-      const m = this.m[k];
-      const v = this.v[k];
       const n = w.length;
       const wd = p.decay ? this.weightDecay : 0;
-      if (wd !== 0 && this.decoupled) {
-        const f = 1 - this.lr * wd;
-        for (let i = 0; i < n; i++) w[i] *= f;
-      }
-      if (wd !== 0 && !this.decoupled) {
-        for (let i = 0; i < n; i++) {
-          const gi = g[i] + wd * w[i];
-          const mi = (m[i] = b1 * m[i] + c1 * gi);
-          const vi = (v[i] = b2 * v[i] + c2 * gi * gi);
-          w[i] -= (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
-        }
-      } else {
-        for (let i = 0; i < n; i++) {
-          const gi = g[i];
-          const mi = (m[i] = b1 * m[i] + c1 * gi);
-          const vi = (v[i] = b2 * v[i] + c2 * gi * gi);
-          w[i] -= (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
-        }
-      }
+      if (wd !== 0 && this.decoupled) ops.scale(w, n, 1 - this.lr * wd);
+      ops.adam(w, p.grad, this.m[k], this.v[k], n, b1, b2, stepSize, bc2Sqrt, this.eps, this.decoupled ? 0 : wd);
     }
   }
 

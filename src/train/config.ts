@@ -41,6 +41,8 @@ export interface TrainConfig {
   stepOptimizer: 'adam' | 'sgd';
   stepDtype: 'f32' | 'f16';
   lsqPerRow: boolean;
+  /** Constant initial step Δ0 (default: 2·mean|w|/sqrt(Q_P) of the initial table, LSQ's rule). */
+  initStep?: number;
   epochs: number;
   patience: number;
   lrDecayEpochs: number[];
@@ -49,7 +51,7 @@ export interface TrainConfig {
   // run
   seed: number;
   threads: number;
-  backend: 'auto' | 'wasm' | 'js';
+  backend: 'auto' | 'blas' | 'wasm' | 'js';
   out?: string;
   progress: 'auto' | 'bar' | 'lines' | 'none';
   maxSteps?: number;
@@ -99,6 +101,7 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   if (!Number.isInteger(c.batch) || c.batch < 1) fail('batch', `must be a positive integer, got ${c.batch}`);
   if (!(c.lr > 0)) fail('lr', `must be > 0, got ${c.lr}`);
   if (!(c.stepLr > 0)) fail('stepLr', `must be > 0, got ${c.stepLr}`);
+  if (c.initStep !== undefined && !(c.initStep > 0)) fail('initStep', `must be > 0, got ${c.initStep}`);
   if (!SPARSE_OPTIMIZERS.includes(c.sparseOptimizer)) fail('sparseOptimizer', `unknown "${c.sparseOptimizer}" (expected ${SPARSE_OPTIMIZERS.join(', ')})`);
   if (c.optimizer !== 'adam' && c.optimizer !== 'sgd') fail('optimizer', `unknown "${c.optimizer}" (expected adam, sgd)`);
   if (!Number.isInteger(c.epochs) || c.epochs < 1) fail('epochs', `must be a positive integer, got ${c.epochs}`);
@@ -107,6 +110,6 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   if (c.mlp.some((h) => !Number.isInteger(h) || h < 1)) fail('mlp', `hidden sizes must be positive integers, got ${c.mlp.join(',')}`);
   if (!(c.dropout >= 0 && c.dropout < 1)) fail('dropout', `must be in [0, 1), got ${c.dropout}`);
   if (!Number.isInteger(c.threads) || c.threads < 0) fail('threads', `must be a non-negative integer (0 = all cores), got ${c.threads}`);
-  if (!['auto', 'wasm', 'js'].includes(c.backend)) fail('backend', `unknown "${c.backend}" (expected auto, wasm, js)`);
+  if (!['auto', 'blas', 'wasm', 'js'].includes(c.backend)) fail('backend', `unknown "${c.backend}" (expected auto, blas, wasm, js)`);
   return c;
 }

@@ -118,6 +118,7 @@ export class Trainer {
         stepOptimizer: cfg.stepOptimizer,
         stepDtype: cfg.stepDtype,
         lsqPerRow: cfg.lsqPerRow,
+        initStep: cfg.initStep,
       }),
     };
     if (this.model.usesFirstOrder) {
@@ -125,7 +126,7 @@ export class Trainer {
       // single code would cost more than it saves), and counted in the memory report.
       this.tables.first = createTable({ method: 'fp32', rows: vocab.totalRows, dim: 1, bits: 32, seed: cfg.seed + 7919, initStd: cfg.initStd, optimizer: sparse });
     }
-    this.dense = createDenseOptimizer(this.model.params(), cfg);
+    this.dense = createDenseOptimizer(this.model.params(), cfg, backend);
     this.runner = new StepRunner(backend, this.model, this.tables, this.dense, numFields, this.timer);
   }
 

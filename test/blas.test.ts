@@ -202,6 +202,9 @@ describe('blas backend', { skip: !built && 'OpenBLAS addon not built (apt-get in
     const be = await createBlasBackend({ threads: 2 });
     const x = be.alloc(8);
     assert.ok(x.buffer instanceof SharedArrayBuffer);
+    const base = Object.getPrototypeOf(be) as Backend;
+    assert.equal(be.ops, base.ops); // the wasm element-wise kernels
+    assert.equal(be.alloc, base.alloc);
     be.dispose();
     assert.throws(() => be.gemm(false, false, 1, 1, 1, 1, Float32Array.of(1), Float32Array.of(1), 0, new Float32Array(1)), /disposed/);
   });

@@ -36,6 +36,13 @@ export async function trainAndReport(cfg: TrainConfig, resume = false, label = '
     hooks.close();
     const full = { ...summary, seconds: (performance.now() - t0) / 1000 };
     if (cfg.out) writeFileAtomic(join(cfg.out, 'summary.json'), [JSON.stringify(full, null, 2) + '\n']);
+    if (cfg.progress !== 'none') {
+      const m = summary.memory;
+      process.stderr.write(
+        `${label}test AUC ${summary.test_auc?.toFixed(4) ?? 'n/a'}, logloss ${summary.test_logloss?.toFixed(4) ?? 'n/a'} (best epoch ${summary.best_epoch} of ${summary.epochs_run}); ` +
+          `table ${m.bytesPerRow.toFixed(1)} bytes/row (codes ${(m.codes / m.rows).toFixed(1)}, steps ${(m.steps / m.rows).toFixed(1)}, optimizer ${((m.optimizerState + m.stepOptimizerState) / m.rows).toFixed(1)}) vs ${summary.dim * 12} for fp32 + Adam\n`,
+      );
+    }
     process.stdout.write(JSON.stringify(full) + '\n');
   } finally {
     hooks.close();

@@ -147,3 +147,8 @@ function microKernel(
 export {
   adam, addInto, bnBackward, bnForward, colSums, crossBackward, crossForward, reluBackward, reluForward, scaleInPlace,
 } from './elementwise';
+
+export {
+  expandRows, fakeQuantStaged, gatherF32, gatherQuant, prepareRows, roundingRowKey, scatterRows, stageQuant, stepsStaged,
+  updateF32, updateQuant, writeBackQuant,
+} from './sparse';

@@ -2,6 +2,7 @@
 // lookup (gather + expand), the sparse backward (scatter-add of repeated ids) and the update.
 
 import type { EmbeddingTable } from './table.js';
+import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
 
 export class BatchLookup {
   /** Unique row ids of the current batch, in first-seen order: rows[0..count). */
@@ -18,9 +19,14 @@ export class BatchLookup {
   private readonly stamp: Uint32Array;
   private generation = 0;
 
-  constructor(readonly table: EmbeddingTable) {
-    this.slotOf = new Int32Array(table.rows);
-    this.stamp = new Uint32Array(table.rows);
+  /** kernels: the wasm backend's embedding kernels; the per-batch buffers then live in its memory. */
+  /** ids copied into the kernels' memory (prepare runs there when they have kernels). */
+  private ids: Int32Array = new Int32Array(0);
+
+  constructor(readonly table: EmbeddingTable, readonly kernels: SparseKernels | null = null) {
+    const k = kernels;
+    this.slotOf = k ? k.alloc(Int32Array, table.rows, 'batch row slots') : new Int32Array(table.rows);
+    this.stamp = k ? k.alloc(Uint32Array, table.rows, 'batch row stamps') : new Uint32Array(table.rows);
   }
 
   /** Map ids[batch×fields] to unique rows. */
@@ -30,6 +36,17 @@ export class BatchLookup {
     const gen = ++this.generation;
     const { slotOf, stamp, rows, inverse } = this;
     const nRows = this.table.rows;
+    const k = this.kernels;
+    if (k !== null && slots > 0) {
+      this.ids.set(ids.subarray(0, slots));
+      const q = ptrsOf(k, this.ids, stamp, slotOf, rows, inverse);
+      if (q !== null) {
+        const c = k.ex.prepareRows(q[0], slots, nRows, q[1], q[2], gen >>> 0, q[3], q[4]);
+        if (c < 0) throw new RangeError(`embedding id ${ids[-c - 1]} out of range [0, ${nRows})`);
+        this.count = c;
+        return;
+      }
+    }
     let count = 0;
     for (let i = 0; i < slots; i++) {
       const r = ids[i];
@@ -54,6 +71,12 @@ export class BatchLookup {
   expand(v: Float32Array, x: Float32Array): void {
     const d = this.table.dim;
     const inv = this.inverse;
+    const q = this.kernels !== null && this.slots > 0 ? ptrsOf(this.kernels, v, inv, x) : null;
+    if (q !== null) {
+      if (x.length < this.slots * d || v.length < this.count * d) throw new RangeError('expand: buffer too small');
+      this.kernels!.ex.expandRows(q[0], q[1], this.slots, d, q[2]);
+      return;
+    }
     for (let i = 0, o = 0; i < this.slots; i++, o += d) {
       const s = inv[i] * d;
       for (let k = 0; k < d; k++) x[o + k] = v[s + k];
@@ -64,8 +87,14 @@ export class BatchLookup {
   scatter(dx: Float32Array): Float32Array {
     const d = this.table.dim;
     const g = this.grads;
-    g.fill(0, 0, this.count * d);
     const inv = this.inverse;
+    const q = this.kernels !== null && this.slots > 0 ? ptrsOf(this.kernels, dx, inv, g) : null;
+    if (q !== null) {
+      if (dx.length < this.slots * d) throw new RangeError('scatter: gradient buffer too small');
+      this.kernels!.ex.scatterRows(q[0], q[1], this.slots, d, q[2], this.count);
+      return g;
+    }
+    g.fill(0, 0, this.count * d);
     for (let i = 0, o = 0; i < this.slots; i++, o += d) {
       const s = inv[i] * d;
       for (let k = 0; k < d; k++) g[s + k] += dx[o + k];
@@ -77,9 +106,11 @@ export class BatchLookup {
     if (this.inverse.length >= slots) return;
     const d = this.table.dim;
     const cap = Math.min(slots, this.table.rows);
-    this.inverse = new Int32Array(slots);
-    this.rows = new Int32Array(cap);
-    this.vectors = new Float32Array(cap * d);
-    this.grads = new Float32Array(cap * d);
+    const k = this.kernels;
+    this.ids = k ? k.alloc(Int32Array, slots, 'batch ids') : this.ids;
+    this.inverse = k ? k.alloc(Int32Array, slots, 'batch inverse') : new Int32Array(slots);
+    this.rows = k ? k.alloc(Int32Array, cap, 'batch rows') : new Int32Array(cap);
+    this.vectors = k ? k.alloc(Float32Array, cap * d, 'batch vectors') : new Float32Array(cap * d);
+    this.grads = k ? k.alloc(Float32Array, cap * d, 'batch gradients') : new Float32Array(cap * d);
   }
 }

@@ -4,6 +4,7 @@ import { Fp32Table } from './fp32-table.js';
 import { AlptTable, QuantizedTable } from './quantized-table.js';
 import { LsqTable } from './lsq-table.js';
 import type { StepDtype, StepLrScale, StepOptimizerName } from './steps.js';
+import type { Backend } from '../kernels/backend.js';
 
 export type TableMethod = 'fp32' | 'lpt-dr' | 'lpt-sr' | 'alpt' | 'alpt-fast' | 'lsq';
 export const TABLE_METHODS: readonly TableMethod[] = ['fp32', 'lpt-dr', 'lpt-sr', 'alpt', 'alpt-fast', 'lsq'];
@@ -27,6 +28,12 @@ export interface CreateTableOptions {
   /** lsq only: one step per row. */
   lsqPerRow?: boolean;
   initStep?: number;
+  /**
+   * A backend with embedding kernels (the wasm and blas backends): the table's arrays then live in
+   * its memory and its hot loops run there. Without one (or with the js backend) everything stays
+   * in TypeScript; results are identical either way.
+   */
+  backend?: Backend;
 }
 
 /**
@@ -36,7 +43,8 @@ export interface CreateTableOptions {
  * lsq → LsqTable.
  */
 export function createTable(o: CreateTableOptions): EmbeddingTable {
-  const base = { rows: o.rows, dim: o.dim, seed: o.seed, tableId: o.tableId, initStd: o.initStd, optimizer: o.optimizer };
+  const kernels = o.backend?.sparse;
+  const base = { rows: o.rows, dim: o.dim, seed: o.seed, tableId: o.tableId, initStd: o.initStd, optimizer: o.optimizer, kernels };
   const steps = { stepLr: o.stepLr, stepLrScale: o.stepLrScale, stepOptimizer: o.stepOptimizer, initStep: o.initStep };
   switch (o.method) {
     case 'fp32':

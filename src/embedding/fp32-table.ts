@@ -1,7 +1,8 @@
 // Full-precision baseline table: fp32 weights + sparse optimizer state.
 import type { EmbeddingTable, MemoryReport, SparseOptimizerConfig } from './table.js';
 import { SparseOptimizer } from './sparse-optimizer.js';
-import { allocArray, loadInto, memoryReport } from './memory.js';
+import { allocatorOf, loadInto, memoryReport } from './memory.js';
+import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
 import { DEFAULT_INIT_STD, drawRow, initRng } from './init.js';
 
 export interface Fp32TableOptions {
@@ -12,6 +13,8 @@ export interface Fp32TableOptions {
   tableId?: number;
   initStd?: number;
   optimizer: SparseOptimizerConfig;
+  /** The wasm backend's embedding kernels: weights and optimizer state then live in its memory. */
+  kernels?: SparseKernels;
 }
 
 export class Fp32Table implements EmbeddingTable {
@@ -19,18 +22,29 @@ export class Fp32Table implements EmbeddingTable {
   readonly dim: number;
   readonly weights: Float32Array;
   readonly opt: SparseOptimizer;
+  private readonly k: SparseKernels | null;
+  /** Byte offsets of weights, opt m, opt v (wasm path), or null. */
+  private readonly p: number[] | null;
 
   constructor(o: Fp32TableOptions) {
     this.rows = o.rows;
     this.dim = o.dim;
-    this.weights = allocArray(Float32Array, o.rows * o.dim, 'fp32 embedding weights');
-    this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim);
+    this.k = o.kernels ?? null;
+    const alloc = allocatorOf(this.k);
+    this.weights = alloc(Float32Array, o.rows * o.dim, 'fp32 embedding weights');
+    this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim, alloc);
+    this.p = this.k ? ptrsOf(this.k, this.weights, this.opt.m, this.opt.v) : null;
     drawRow(initRng(o.seed, o.tableId ?? 0), o.initStd ?? DEFAULT_INIT_STD, this.weights, 0, o.rows * o.dim);
   }
 
   gather(rows: Int32Array, count: number, out: Float32Array): void {
     const d = this.dim;
     const w = this.weights;
+    const q = this.p !== null && count > 0 ? ptrsOf(this.k!, rows, out) : null;
+    if (q !== null) {
+      this.k!.ex.gatherF32(this.p![0], d, q[0], count, q[1]);
+      return;
+    }
     for (let i = 0; i < count; i++) {
       const o = rows[i] * d;
       const p = i * d;
@@ -41,6 +55,13 @@ export class Fp32Table implements EmbeddingTable {
   update(rows: Int32Array, count: number, grads: Float32Array, step: number): void {
     const d = this.dim;
     this.opt.begin(step);
+    const p = this.p;
+    const q = p !== null && count > 0 ? ptrsOf(this.k!, rows, grads) : null;
+    if (q !== null) {
+      const o = this.opt;
+      this.k!.ex.updateF32(p![0], d, q[0], count, q[1], o.kind, p![1], p![2], o.rate, 1 - o.beta1, 1 - o.beta2, o.eps);
+      return;
+    }
     for (let i = 0; i < count; i++) {
       const r = rows[i];
       this.opt.updateRow(this.weights, r * d, grads, i * d, r);

@@ -1,11 +1,30 @@
 // Memory accounting from the actual typed arrays, and allocation with a clear error for tables
 // too large for one typed array. Per-batch scratch buffers are not counted (O(batch), transient).
 import type { MemoryReport } from './table.js';
+import type { SparseKernels } from '../kernels/sparse.js';
 
 /** V8 (Node 20) refuses typed arrays longer than 2^32 elements. */
 export const MAX_TYPED_ARRAY_LENGTH = 2 ** 32;
 
 type Ctor<T> = new (n: number) => T;
+
+/** Where a table's big arrays live: allocArray (the JS heap) or a backend's wasm memory. */
+export type Allocator = <T extends ArrayBufferView>(ctor: Ctor<T>, n: number, what: string) => T;
+
+/** allocArray-compatible allocator placing arrays in the kernels' memory, or allocArray without kernels. */
+export function allocatorOf(kernels: SparseKernels | null | undefined): Allocator {
+  if (!kernels) return allocArray;
+  return <T extends ArrayBufferView>(ctor: Ctor<T>, n: number, what: string): T => {
+    if (n > MAX_TYPED_ARRAY_LENGTH) return allocArray(ctor, n, what); // throws the readable error
+    try {
+      return kernels.alloc(ctor, n, what);
+    } catch {
+      // The wasm memory is full (4 GiB at most): keep the array on the JS heap. The table then
+      // runs its TypeScript kernels (the wasm ones need every array inside the memory).
+      return allocArray(ctor, n, what);
+    }
+  };
+}
 
 /** Allocate one typed array of n elements for `what`, failing with a readable message if too big. */
 export function allocArray<T extends ArrayBufferView>(ctor: Ctor<T>, n: number, what: string): T {

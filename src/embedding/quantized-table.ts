@@ -10,7 +10,8 @@ import {
   DEFAULT_STEP_LR, effectiveStepLr, StepOptimizer, StepStore,
   type StepDtype, type StepLrScale, type StepOptimizerName,
 } from './steps.js';
-import { allocArray, loadInto, memoryReport } from './memory.js';
+import { allocatorOf, loadInto, memoryReport, type Allocator } from './memory.js';
+import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
 import { DEFAULT_INIT_STD, drawRow, initialStep, initMeanAbs, initRng } from './init.js';
 
 export type RoundingMode = 'deterministic' | 'stochastic';
@@ -36,6 +37,12 @@ export interface QuantizedTableOptions {
   stepLr?: number;
   stepLrScale?: StepLrScale;
   stepOptimizer?: StepOptimizerName;
+  /**
+   * The wasm backend's embedding kernels (backend.sparse): codes, steps, optimizer states and
+   * staging buffers then live in its memory and gather/update run there (f32 steps only; f16 steps
+   * and arrays outside the memory take the TypeScript path, with identical results).
+   */
+  kernels?: SparseKernels;
 }
 
 export class QuantizedTable implements EmbeddingTable {
@@ -63,6 +70,10 @@ export class QuantizedTable implements EmbeddingTable {
   private stagedG = new Float32Array(0);
   private stagedRows = new Int32Array(0);
   private stagedCount = 0;
+  private readonly k: SparseKernels | null;
+  private readonly alloc: Allocator;
+  /** Byte offsets of codes, steps, opt m, opt v, step-opt m, step-opt v, rowBuf (wasm path), or null. */
+  private readonly p: number[] | null;
 
   constructor(o: QuantizedTableOptions) {
     checkBits(o.bits);
@@ -78,10 +89,12 @@ export class QuantizedTable implements EmbeddingTable {
     if (this.stepMode !== 'fixed' && this.stepMode !== 'learned') throw new Error(`unknown stepMode '${this.stepMode as string}'`);
     const tableId = o.tableId ?? 0;
     this.rseed = roundingSeed(o.seed, tableId);
-    this.codes = allocArray(Uint8Array, o.rows * this.rowBytes, `${o.bits}-bit codes`);
-    this.steps = new StepStore(o.stepDtype ?? 'f32', o.rows);
-    this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim);
-    this.rowBuf = new Float32Array(o.dim);
+    this.k = o.kernels ?? null;
+    const alloc = this.alloc = allocatorOf(this.k);
+    this.codes = alloc(Uint8Array, o.rows * this.rowBytes, `${o.bits}-bit codes`);
+    this.steps = new StepStore(o.stepDtype ?? 'f32', o.rows, alloc);
+    this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim, alloc);
+    this.rowBuf = this.k ? this.k.alloc(Float32Array, o.dim, 'row buffer') : new Float32Array(o.dim);
 
     const std = o.initStd ?? DEFAULT_INIT_STD;
     this.initStep = o.initStep ?? initialStep(initMeanAbs(o.seed, tableId, o.rows, o.dim, std), o.bits);
@@ -98,7 +111,11 @@ export class QuantizedTable implements EmbeddingTable {
     this.stepLr = o.stepLr ?? DEFAULT_STEP_LR;
     this.stepLrScale = o.stepLrScale ?? 'relative';
     this.stepOpt = this.stepMode === 'learned'
-      ? new StepOptimizer(o.stepOptimizer ?? 'adam', o.rows, effectiveStepLr(this.stepLr, this.stepLrScale, this.initStep))
+      ? new StepOptimizer(o.stepOptimizer ?? 'adam', o.rows, effectiveStepLr(this.stepLr, this.stepLrScale, this.initStep),
+        false, 0.9, 0.999, 1e-8, alloc)
+      : null;
+    this.p = this.k && this.steps.f32
+      ? ptrsOf(this.k, this.codes, this.steps.f32, this.opt.m, this.opt.v, this.stepOpt?.m ?? null, this.stepOpt?.v ?? null, this.rowBuf)
       : null;
   }
 
@@ -108,6 +125,14 @@ export class QuantizedTable implements EmbeddingTable {
   }
 
   gather(rows: Int32Array, count: number, out: Float32Array): void {
+    const p = this.p;
+    if (p !== null && count > 0) {
+      const q = ptrsOf(this.k!, rows, out);
+      if (q !== null) {
+        this.k!.ex.gatherQuant(p[0], this.rowBytes, this.bits, this.dim, p[1], q[0], count, q[1]);
+        return;
+      }
+    }
     const d = this.dim, rb = this.rowBytes, b = this.bits, codes = this.codes, steps = this.steps;
     for (let i = 0; i < count; i++) {
       const r = rows[i];
@@ -129,6 +154,16 @@ export class QuantizedTable implements EmbeddingTable {
     }
     const d = this.dim, rb = this.rowBytes, b = this.bits, buf = this.rowBuf;
     this.opt.begin(step);
+    const p = this.p;
+    if (p !== null) {
+      const q = ptrsOf(this.k!, rows, grads);
+      if (q !== null) {
+        const o = this.opt;
+        this.k!.ex.updateQuant(p[0], rb, b, d, p[1], q[0], count, q[1], o.kind, p[2], p[3], o.rate, 1 - o.beta1, 1 - o.beta2,
+          o.eps, +this.stochastic, this.rseed, step, p[6]);
+        return;
+      }
+    }
     for (let i = 0; i < count; i++) {
       const r = rows[i];
       const s = this.steps.get(r);
@@ -143,28 +178,41 @@ export class QuantizedTable implements EmbeddingTable {
     const d = this.dim, n = count * d;
     if (this.stagedW.length < n) {
       const cap = Math.max(n, Math.ceil(this.stagedW.length * 1.5));
-      this.stagedW = new Float32Array(cap);
-      this.stagedG = new Float32Array(cap);
+      this.stagedW = this.scratch(Float32Array, cap, 'staged rows');
+      this.stagedG = this.scratch(Float32Array, cap, 'staged gradients');
     }
-    if (this.stagedRows.length < count) this.stagedRows = new Int32Array(Math.max(count, Math.ceil(this.stagedRows.length * 1.5)));
+    if (this.stagedRows.length < count) {
+      this.stagedRows = this.scratch(Int32Array, Math.max(count, Math.ceil(this.stagedRows.length * 1.5)), 'staged row ids');
+    }
     const w = this.stagedW, rb = this.rowBytes, b = this.bits;
     this.opt.begin(step);
-    for (let i = 0; i < count; i++) {
-      const r = rows[i];
-      this.stagedRows[i] = r;
-      dequantizeRow(this.codes, r * rb, d, b, this.steps.get(r), w, i * d);
-      this.opt.updateRow(w, i * d, grads, i * d, r);
+    const p = this.p;
+    const q = p !== null ? ptrsOf(this.k!, rows, grads, w, this.stagedRows) : null;
+    if (q !== null) {
+      const o = this.opt;
+      this.k!.ex.stageQuant(p![0], rb, b, d, p![1], q[0], count, q[1], o.kind, p![2], p![3], o.rate, 1 - o.beta1, 1 - o.beta2,
+        o.eps, q[2], q[3]);
+    } else {
+      for (let i = 0; i < count; i++) {
+        const r = rows[i];
+        this.stagedRows[i] = r;
+        dequantizeRow(this.codes, r * rb, d, b, this.steps.get(r), w, i * d);
+        this.opt.updateRow(w, i * d, grads, i * d, r);
+      }
     }
-    if (this.stepOpt !== null) {
-      const g = this.stagedG; // first-pass grads, for updateStepsFromFirstPass
-      for (let j = 0; j < n; j++) g[j] = grads[j];
-    }
+    if (this.stepOpt !== null) this.stagedG.set(grads.subarray(0, n)); // first-pass grads, for updateStepsFromFirstPass
     this.stagedCount = count;
   }
 
   /** Q(w) = Δ·clip(round(w/Δ)) of the staged rows under the current Δ, into out[count×dim]. */
   fakeQuantizeStaged(out: Float32Array): void {
     const d = this.dim;
+    const p = this.p;
+    const q = p !== null && this.stagedCount > 0 ? ptrsOf(this.k!, this.stagedW, this.stagedRows, out) : null;
+    if (q !== null) {
+      this.k!.ex.fakeQuantStaged(q[0], q[1], this.stagedCount, d, p![1], this.lo, this.hi, q[2]);
+      return;
+    }
     for (let i = 0; i < this.stagedCount; i++) {
       fakeQuantize(this.stagedW, i * d, d, this.steps.get(this.stagedRows[i]), this.lo, this.hi, out, i * d);
     }
@@ -179,6 +227,13 @@ export class QuantizedTable implements EmbeddingTable {
     if (so === null) throw new Error('updateStepsStaged: this table has fixed steps (stepMode "fixed")');
     const d = this.dim, w = this.stagedW, steps = this.steps;
     so.begin(step);
+    const p = this.p;
+    const q = p !== null && this.stagedCount > 0 ? ptrsOf(this.k!, w, this.stagedRows, dq) : null;
+    if (q !== null) {
+      this.k!.ex.stepsStaged(q[0], q[1], this.stagedCount, d, q[2], p![1], this.lo, this.hi, this.gscale,
+        so.m !== null ? 1 : 0, p![4], p![5], so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps);
+      return;
+    }
     for (let i = 0; i < this.stagedCount; i++) {
       const r = this.stagedRows[i];
       const s = steps.get(r);
@@ -195,11 +250,22 @@ export class QuantizedTable implements EmbeddingTable {
   /** Write the staged rows back as codes under the current Δ (table rounding, stochastic by default). */
   writeBackStaged(step: number): void {
     const d = this.dim, rb = this.rowBytes, b = this.bits;
+    const p = this.p;
+    const q = p !== null && this.stagedCount > 0 ? ptrsOf(this.k!, this.stagedW, this.stagedRows) : null;
+    if (q !== null) {
+      this.k!.ex.writeBackQuant(q[0], q[1], this.stagedCount, p![0], rb, b, d, p![1], +this.stochastic, this.rseed, step);
+      return;
+    }
     for (let i = 0; i < this.stagedCount; i++) {
       const r = this.stagedRows[i];
       quantizeRow(this.stagedW, i * d, d, b, this.steps.get(r), this.stochastic, roundingRowKey(this.rseed, step, r),
         this.codes, r * rb);
     }
+  }
+
+  /** A staging buffer (in the kernels' memory when there are kernels; never freed there, grown by 1.5×). */
+  private scratch<T extends ArrayBufferView>(ctor: new (n: number) => T, n: number, what: string): T {
+    return this.k ? this.alloc(ctor, n, what) : new ctor(n);
   }
 
   /** Number of rows currently staged. */

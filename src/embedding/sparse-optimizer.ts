@@ -1,7 +1,8 @@
 // Fused per-row sparse optimizer kernels, in place on a float row, with state per table row.
 // Only the rows passed in are touched ("lazy"), like torch's sparse Embedding + SparseAdam/Adagrad.
 import type { SparseOptimizerConfig, SparseOptimizerName } from './table.js';
-import { allocArray, bytesOf, loadInto } from './memory.js';
+import { allocArray, bytesOf, loadInto, type Allocator } from './memory.js';
+import { OPT_ADAGRAD, OPT_ADAM, OPT_ROWWISE, OPT_SGD } from '../kernels/sparse.js';
 
 /** w -= lr·g */
 export function sgdRow(w: Float32Array, wOff: number, g: Float32Array, gOff: number, dim: number, lr: number): void {
@@ -76,7 +77,7 @@ export class SparseOptimizer {
   readonly v: Float32Array | null = null;
   private stepSize = 0;
 
-  constructor(cfg: SparseOptimizerConfig, readonly rows: number, readonly dim: number) {
+  constructor(cfg: SparseOptimizerConfig, readonly rows: number, readonly dim: number, alloc: Allocator = allocArray) {
     this.name = cfg.name;
     this.lr = cfg.lr;
     this.beta1 = cfg.beta1 ?? 0.9;
@@ -86,15 +87,15 @@ export class SparseOptimizer {
     const init = cfg.initialAccumulator ?? 0;
     switch (cfg.name) {
       case 'adam':
-        this.m = allocArray(Float32Array, rows * dim, 'adam m');
-        this.v = allocArray(Float32Array, rows * dim, 'adam v');
+        this.m = alloc(Float32Array, rows * dim, 'adam m');
+        this.v = alloc(Float32Array, rows * dim, 'adam v');
         break;
       case 'adagrad':
-        this.m = allocArray(Float32Array, rows * dim, 'adagrad accumulator');
+        this.m = alloc(Float32Array, rows * dim, 'adagrad accumulator');
         if (init !== 0) this.m.fill(init);
         break;
       case 'rowwise-adagrad':
-        this.m = allocArray(Float32Array, rows, 'row-wise adagrad accumulator');
+        this.m = alloc(Float32Array, rows, 'row-wise adagrad accumulator');
         if (init !== 0) this.m.fill(init);
         break;
       case 'sgd':
@@ -107,6 +108,21 @@ export class SparseOptimizer {
   /** Per-call constants (Adam's bias correction for global step `step`); call before updateRow. */
   begin(step: number): void {
     if (this.name === 'adam') this.stepSize = adamStepSize(this.lr, this.beta1, this.beta2, step);
+  }
+
+  /** Kernel id of the optimizer (src/kernels/sparse.ts OPT_*). */
+  get kind(): number {
+    switch (this.name) {
+      case 'adam': return OPT_ADAM;
+      case 'adagrad': return OPT_ADAGRAD;
+      case 'rowwise-adagrad': return OPT_ROWWISE;
+      default: return OPT_SGD;
+    }
+  }
+
+  /** The per-call rate the kernels take: Adam's step size (after begin()), else lr. */
+  get rate(): number {
+    return this.name === 'adam' ? this.stepSize : this.lr;
   }
 
   /** Update w[wOff..wOff+dim) of table row `row` from gradient g[gOff..gOff+dim). */

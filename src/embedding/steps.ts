@@ -1,6 +1,6 @@
 // Step sizes Δ: their storage (f32, or f16 to save 2 bytes a row) and their optimizer.
 import { halfTable, toHalf } from '../quant/fp16.js';
-import { allocArray, bytesOf, loadInto } from './memory.js';
+import { allocArray, bytesOf, loadInto, type Allocator } from './memory.js';
 import { adamStepSize } from './sparse-optimizer.js';
 
 export type StepDtype = 'f32' | 'f16';
@@ -16,13 +16,13 @@ export class StepStore {
   readonly f16: Uint16Array | null;
   private readonly half: Float32Array | null;
 
-  constructor(readonly dtype: StepDtype, readonly n: number) {
+  constructor(readonly dtype: StepDtype, readonly n: number, alloc: Allocator = allocArray) {
     if (dtype === 'f16') {
-      this.f16 = allocArray(Uint16Array, n, 'f16 step sizes');
+      this.f16 = alloc(Uint16Array, n, 'f16 step sizes');
       this.half = halfTable();
       this.f32 = null;
     } else if (dtype === 'f32') {
-      this.f32 = allocArray(Float32Array, n, 'step sizes');
+      this.f32 = alloc(Float32Array, n, 'step sizes');
       this.f16 = null;
       this.half = null;
     } else {
@@ -78,11 +78,11 @@ export class StepOptimizer {
 
   constructor(
     readonly name: StepOptimizerName, readonly n: number, public lr: number, readonly dense = false,
-    readonly beta1 = 0.9, readonly beta2 = 0.999, readonly eps = 1e-8,
+    readonly beta1 = 0.9, readonly beta2 = 0.999, readonly eps = 1e-8, alloc: Allocator = allocArray,
   ) {
     if (name === 'adam') {
-      this.m = allocArray(Float32Array, n, 'step-size adam m');
-      this.v = allocArray(Float32Array, n, 'step-size adam v');
+      this.m = alloc(Float32Array, n, 'step-size adam m');
+      this.v = alloc(Float32Array, n, 'step-size adam v');
     } else if (name === 'sgd') {
       this.m = this.v = null;
     } else {
@@ -99,6 +99,11 @@ export class StepOptimizer {
     } else {
       this.a = adamStepSize(this.lr, this.beta1, this.beta2, step);
     }
+  }
+
+  /** Adam's per-call step size (after begin()); the kernels take it. */
+  get rate(): number {
+    return this.a;
   }
 
   /** Updated value of parameter i, currently p, with gradient g. */

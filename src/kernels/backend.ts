@@ -1,6 +1,8 @@
 // The compute backend: dense kernels behind one interface (TensorFlow.js-style), so nothing above
 // kernels/ knows whether WebAssembly SIMD, plain TypeScript or a native BLAS does the work.
 
+import type { SparseKernels } from './sparse.js';
+
 export interface Backend {
   readonly name: string;
   readonly threads: number;
@@ -33,6 +35,11 @@ export interface Backend {
    * their own use the TypeScript ones (src/kernels/ops-js.ts); layers call opsOf(backend).
    */
   readonly ops?: ElementwiseOps;
+  /**
+   * Embedding-table kernels (gather, sparse update + write-back, ALPT phases, scatter/expand) and
+   * an allocator inside their memory; tables created with such a backend use them.
+   */
+  readonly sparse?: SparseKernels;
   /** Release workers and memory. */
   dispose(): void;
 }

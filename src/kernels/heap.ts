@@ -38,7 +38,7 @@ export class WasmHeap {
   }
 
   /** Byte offset of arr inside the memory, or -1 if it lives elsewhere. */
-  ptrOf(arr: Float32Array): number {
+  ptrOf(arr: ArrayBufferView): number {
     if (this.buffers.has(arr.buffer)) return arr.byteOffset;
     this.refresh();
     return this.buffers.has(arr.buffer) ? arr.byteOffset : -1;

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Backend } from './backend.js';
 import { WasmHeap } from './heap.js';
 import { createWasmOps, type ElementwiseExports } from './ops-wasm.js';
+import { createSparseKernels, type SparseExports } from './sparse.js';
 import {
   ctlLength, DONE, errSlot, GEN, paramsLength, QUIT, runShare, setThreadRange, setThreadScratch,
   type KernelExports,
@@ -117,6 +118,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     threads,
     alloc: (n: number) => heap.alloc(n),
     ops: createWasmOps(instance.exports as unknown as ElementwiseExports, heap),
+    sparse: createSparseKernels(instance.exports as unknown as SparseExports, heap),
     gemm(transA, transB, m, n, k, alpha, a, b, beta, c, bias) {
       if (disposed) throw new Error('gemm on a disposed backend');
       checkLength('A', a, m * k);

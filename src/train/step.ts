@@ -31,8 +31,9 @@ export class StepRunner {
     readonly numFields: number,
     readonly timer?: PhaseTimer,
   ) {
-    this.mainLookup = new BatchLookup(tables.main);
-    if (tables.first) this.firstLookup = new BatchLookup(tables.first);
+    const kernels = backend.sparse ?? null;
+    this.mainLookup = new BatchLookup(tables.main, kernels);
+    if (tables.first) this.firstLookup = new BatchLookup(tables.first, kernels);
   }
 
   private ensure(batch: number): void {
@@ -40,7 +41,7 @@ export class StepRunner {
     this.capacity = batch;
     const slots = batch * this.numFields;
     this.x0 = this.backend.alloc(slots * this.tables.main.dim);
-    this.first = new Float32Array(slots);
+    this.first = this.backend.alloc(slots);
     this.dlogits = new Float32Array(batch);
   }
 

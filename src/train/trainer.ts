@@ -119,12 +119,13 @@ export class Trainer {
         stepDtype: cfg.stepDtype,
         lsqPerRow: cfg.lsqPerRow,
         initStep: cfg.initStep,
+        backend,
       }),
     };
     if (this.model.usesFirstOrder) {
       // The first-order weights are one float per feature value: kept fp32 (a per-row step for a
       // single code would cost more than it saves), and counted in the memory report.
-      this.tables.first = createTable({ method: 'fp32', rows: vocab.totalRows, dim: 1, bits: 32, seed: cfg.seed + 7919, initStd: cfg.initStd, optimizer: sparse });
+      this.tables.first = createTable({ method: 'fp32', rows: vocab.totalRows, dim: 1, bits: 32, seed: cfg.seed + 7919, initStd: cfg.initStd, optimizer: sparse, backend });
     }
     this.dense = createDenseOptimizer(this.model.params(), cfg, backend);
     this.runner = new StepRunner(backend, this.model, this.tables, this.dense, numFields, this.timer);

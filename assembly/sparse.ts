@@ -1,0 +1,624 @@
+// Embedding-side kernels of the training step: dequantize-gather of packed b-bit rows, expand and
+// scatter-add between unique rows and batch slots, the fused per-row sparse optimizer with
+// write-back quantization (deterministic or stochastic rounding), and ALPT's staged phases
+// (fake-quantize, LSQ step gradient + step optimizer + Δ clamp).
+//
+// Numerics mirror the TypeScript kernels bit for bit (src/quant/pack.ts, src/quant/round.ts,
+// src/quant/lsq.ts, src/embedding/sparse-optimizer.ts, src/embedding/steps.ts): JS evaluates in
+// float64 and rounds to float32 only when storing into a Float32Array, so the scalar code here
+// does the same (promote, compute in f64, demote on store). The stochastic-rounding uniform is
+// murmur3's fmix32 with i32 multiplies (= Math.imul). Element-wise copies and f32 sums (expand,
+// scatter) and dequantization (f32 step × small integer: exact in f64, one rounding) use f32x4.
+//
+// Pointers are byte offsets in the shared memory; rows/inverse are i32 arrays, steps f32.
+
+const K_STEP: u32 = 0x85ebca77;
+const K_ROW: u32 = 0xc2b2ae3d;
+const K_COL: u32 = 0x27d4eb2f;
+const GOLDEN: u32 = 0x9e3779b9;
+const INV2_32: f64 = 2.3283064365386963e-10;
+const MIN_STEP: f64 = 1e-8;
+
+// sparse optimizer kinds (src/kernels/sparse.ts OPT_*)
+const SGD = 0;
+const ADAGRAD = 1;
+const ROWWISE = 2;
+const ADAM = 3;
+
+// @ts-ignore: decorator
+@inline
+function fmix32(h: u32): u32 {
+  h ^= h >>> 16;
+  h *= 0x85ebca6b;
+  h ^= h >>> 13;
+  h *= 0xc2b2ae35;
+  h ^= h >>> 16;
+  return h;
+}
+
+/** roundingRowKey(rseed, step, row) of src/quant/round.ts. */
+export function roundingRowKey(rseed: u32, step: i32, row: i32): u32 {
+  let h = fmix32(rseed ^ GOLDEN);
+  h = fmix32(h ^ (<u32>step * K_STEP));
+  h = fmix32(h ^ (<u32>row * K_ROW));
+  return h;
+}
+
+// @ts-ignore: decorator
+@inline
+function uniform(key: u32, col: i32): f64 {
+  return <f64>fmix32(key ^ (<u32>col * K_COL)) * INV2_32;
+}
+
+// @ts-ignore: decorator
+@inline
+function roundHalfAway(x: f64): f64 {
+  return x < 0 ? -Math.floor(0.5 - x) : Math.floor(x + 0.5);
+}
+
+// Two lanes of the same, branch-free (the sign test of round-half-away mispredicts half the time).
+// @ts-ignore: decorator
+@inline
+function roundHalfAway2(x: v128): v128 {
+  const half = f64x2.splat(0.5);
+  const pos = f64x2.floor(f64x2.add(x, half));
+  const neg = f64x2.neg(f64x2.floor(f64x2.sub(half, x)));
+  return v128.bitselect(neg, pos, f64x2.lt(x, f64x2.splat(0)));
+}
+
+/** q < lo ? lo : q > hi ? hi : q per lane (NaN stays NaN, as the scalar form). */
+// @ts-ignore: decorator
+@inline
+function clip2(q: v128, lo: v128, hi: v128): v128 {
+  return v128.bitselect(lo, v128.bitselect(hi, q, f64x2.gt(q, hi)), f64x2.lt(q, lo));
+}
+
+// ---------------------------------------------------------------- touching rows ahead
+// The rows of a batch are scattered over tables far larger than the caches, and the per-row work
+// (divisions, square roots) is long enough that the CPU does not overlap one row's cache misses
+// with the next. So each block of BLOCK rows is first touched in a tight loop (independent loads:
+// many misses in flight), then computed while its lines are in L1/L2. Touching changes nothing.
+
+const BLOCK = 32;
+let sink: u32 = 0;
+
+/** Load one byte of each row rows[i0..i1) at base + r·stride (0 = skip), keeping the loads alive. */
+// @ts-ignore: decorator
+@inline
+function touch(rows: usize, i0: i32, i1: i32, base: usize, stride: usize): void {
+  if (!base) return;
+  let x: u32 = 0;
+  for (let i = i0; i < i1; i++) x ^= load<u8>(base + <usize>load<i32>(rows + (<usize>i << 2)) * stride);
+  sink ^= x;
+}
+
+/** End of the block starting at i. */
+// @ts-ignore: decorator
+@inline
+function blockEnd(i: i32, count: i32): i32 {
+  return min(i + BLOCK, count);
+}
+
+// ---------------------------------------------------------------- dequantize / quantize one row
+
+/** out[i] = Δ·q_i of a packed row at c (f32 Δ × integer: exact product, one rounding). */
+function dequantRow(c: usize, dim: i32, bits: i32, step: f32, out: usize): void {
+  if (bits == 8) {
+    const vs = f32x4.splat(step);
+    const v128x = i32x4.splat(128);
+    let i = 0;
+    for (; i + 4 <= dim; i += 4) {
+      const b = v128.load32_zero(c + <usize>i);
+      const w = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(b));
+      v128.store(out + (<usize>i << 2), f32x4.mul(vs, f32x4.convert_i32x4_s(i32x4.sub(w, v128x))));
+    }
+    for (; i < dim; i++) store<f32>(out + (<usize>i << 2), step * <f32>(<i32>load<u8>(c + <usize>i) - 128));
+    return;
+  }
+  if (bits == 4) {
+    const n2 = dim >>> 1;
+    for (let j = 0; j < n2; j++) {
+      const b = <i32>load<u8>(c + <usize>j);
+      const o = out + (<usize>j << 3);
+      store<f32>(o, step * <f32>((b & 15) - 8));
+      store<f32>(o, step * <f32>((b >>> 4) - 8), 4);
+    }
+    if (dim & 1) store<f32>(out + (<usize>(dim - 1) << 2), step * <f32>((<i32>load<u8>(c + <usize>n2) & 15) - 8));
+    return;
+  }
+  if (bits == 2) {
+    const n4 = dim >>> 2;
+    for (let j = 0; j < n4; j++) {
+      const b = <i32>load<u8>(c + <usize>j);
+      const o = out + (<usize>j << 4);
+      store<f32>(o, step * <f32>((b & 3) - 2));
+      store<f32>(o, step * <f32>(((b >>> 2) & 3) - 2), 4);
+      store<f32>(o, step * <f32>(((b >>> 4) & 3) - 2), 8);
+      store<f32>(o, step * <f32>((b >>> 6) - 2), 12);
+    }
+    for (let i = 4 * n4; i < dim; i++) {
+      store<f32>(out + (<usize>i << 2), step * <f32>(((<i32>load<u8>(c + <usize>n4) >>> (2 * (i & 3))) & 3) - 2));
+    }
+    return;
+  }
+  const off = 1 << (bits - 1);
+  const mask = (1 << bits) - 1;
+  for (let i = 0, k = 0; i < dim; i++, k += bits) {
+    const byte = c + <usize>(k >>> 3);
+    const sh = k & 7;
+    let v = <i32>load<u8>(byte) >>> sh;
+    if (sh + bits > 8) v |= <i32>load<u8>(byte, 1) << (8 - sh);
+    store<f32>(out + (<usize>i << 2), step * <f32>((v & mask) - off));
+  }
+}
+
+/** The stored code of one value: clip(round(w/Δ)) + off, as quantizeRow (NaN → 0 like JS's ToUint8/<<). */
+// @ts-ignore: decorator
+@inline
+function code(w: f32, step: f64, stochastic: i32, key: u32, i: i32, lo: f64, hi: f64, off: i32): i32 {
+  const x = <f64>w / step;
+  let q = stochastic ? Math.floor(x + uniform(key, i)) : roundHalfAway(x);
+  q = q < lo ? lo : q > hi ? hi : q;
+  return q != q ? 0 : <i32>q + off;
+}
+
+// @ts-ignore: decorator
+@inline
+function fmix32x4(h: v128): v128 {
+  h = v128.xor(h, i32x4.shr_u(h, 16));
+  h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
+  h = v128.xor(h, i32x4.shr_u(h, 13));
+  h = i32x4.mul(h, i32x4.splat(0xc2b2ae35));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
+/**
+ * Codes of src[i..i+4) as i32x4 (the scalar code() four at a time: f64x2 division and rounding,
+ * the column hashes as i32x4; trunc_sat maps NaN to 0 as code() does).
+ */
+// @ts-ignore: decorator
+@inline
+function code4(src: usize, i: i32, vs: v128, stochastic: i32, vkey: v128, vlo: v128, vhi: v128, voff: v128): v128 {
+  const p = src + (<usize>i << 2);
+  const x0 = f64x2.div(ld2(p), vs);
+  const x1 = f64x2.div(ld2(p + 8), vs);
+  let q0: v128, q1: v128;
+  if (stochastic) {
+    const cols = i32x4.add(i32x4.splat(i), i32x4(0, 1, 2, 3));
+    const h = fmix32x4(v128.xor(vkey, i32x4.mul(cols, i32x4.splat(<i32>K_COL))));
+    const vinv = f64x2.splat(INV2_32);
+    const u0 = f64x2.mul(f64x2.convert_low_i32x4_u(h), vinv);
+    const u1 = f64x2.mul(f64x2.convert_low_i32x4_u(i32x4.shuffle(h, h, 2, 3, 2, 3)), vinv);
+    q0 = f64x2.floor(f64x2.add(x0, u0));
+    q1 = f64x2.floor(f64x2.add(x1, u1));
+  } else {
+    q0 = roundHalfAway2(x0);
+    q1 = roundHalfAway2(x1);
+  }
+  const k0 = i32x4.trunc_sat_f64x2_s_zero(f64x2.add(clip2(q0, vlo, vhi), voff));
+  const k1 = i32x4.trunc_sat_f64x2_s_zero(f64x2.add(clip2(q1, vlo, vhi), voff));
+  return i32x4.shuffle(k0, k1, 0, 1, 4, 5);
+}
+
+/** quantizeRow of src/quant/pack.ts: pack clip(round(src/Δ)) into the row at c. */
+function quantRow(src: usize, dim: i32, bits: i32, step: f32, stochastic: i32, key: u32, c: usize): void {
+  const off = 1 << (bits - 1);
+  const lo = <f64>(-off);
+  const hi = <f64>(off - 1);
+  const s = <f64>step;
+  const vs = f64x2.splat(s), vlo = f64x2.splat(lo), vhi = f64x2.splat(hi), voff = f64x2.splat(<f64>off);
+  const vkey = i32x4.splat(<i32>key);
+  if (bits == 8) {
+    let i = 0;
+    for (; i + 4 <= dim; i += 4) {
+      const k = code4(src, i, vs, stochastic, vkey, vlo, vhi, voff);
+      v128.store32_lane(c + <usize>i, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(k, k), k), 0);
+    }
+    for (; i < dim; i++) {
+      store<u8>(c + <usize>i, <u8>code(load<f32>(src + (<usize>i << 2)), s, stochastic, key, i, lo, hi, off));
+    }
+    return;
+  }
+  let acc = 0;
+  let nb = 0;
+  let o = c;
+  let i = 0;
+  for (; i + 4 <= dim; i += 4) {
+    const k = code4(src, i, vs, stochastic, vkey, vlo, vhi, voff);
+    for (let l = 0; l < 4; l++) {
+      // lane l (constant after unrolling)
+      const v = l == 0 ? i32x4.extract_lane(k, 0) : l == 1 ? i32x4.extract_lane(k, 1) : l == 2 ? i32x4.extract_lane(k, 2) : i32x4.extract_lane(k, 3);
+      acc |= v << nb;
+      nb += bits;
+      if (nb >= 8) {
+        store<u8>(o++, <u8>acc);
+        acc >>>= 8;
+        nb -= 8;
+      }
+    }
+  }
+  for (; i < dim; i++) {
+    acc |= code(load<f32>(src + (<usize>i << 2)), s, stochastic, key, i, lo, hi, off) << nb;
+    nb += bits;
+    if (nb >= 8) {
+      store<u8>(o++, <u8>acc);
+      acc >>>= 8;
+      nb -= 8;
+    }
+  }
+  if (nb > 0) store<u8>(o, <u8>acc);
+}
+
+// ---------------------------------------------------------------- sparse optimizer on one row
+
+/** Two f32 at p as f64x2. */
+// @ts-ignore: decorator
+@inline
+function ld2(p: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(p));
+}
+
+/** Round f64x2 to two f32 and store them at p. */
+// @ts-ignore: decorator
+@inline
+function st2(p: usize, x: v128): void {
+  v128.store64_lane(p, f32x4.demote_f64x2_zero(x), 0);
+}
+
+/** x rounded to f32 and back (Math.fround) per lane. */
+// @ts-ignore: decorator
+@inline
+function fround2(x: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(x));
+}
+
+/**
+ * In place on the f32 row w (table row `row`) from gradient g. rate: lr (sgd, adagrads) or Adam's
+ * bias-corrected step size; c1 = 1−β1, c2 = 1−β2 (as float64, like the TS kernels).
+ */
+function optRow(
+  w: usize, g: usize, dim: i32, row: i32, kind: i32, m: usize, v: usize, rate: f64, c1: f64, c2: f64, eps: f64,
+): void {
+  if (kind == ADAM) {
+    const base = <usize>row * <usize>dim << 2;
+    const mp = m + base, vp = v + base;
+    const vc1 = f64x2.splat(c1), vc2 = f64x2.splat(c2), vrate = f64x2.splat(rate), veps = f64x2.splat(eps);
+    let i = 0;
+    for (; i + 2 <= dim; i += 2) {
+      const o = <usize>i << 2;
+      const gi = ld2(g + o);
+      const m0 = ld2(mp + o);
+      const v0 = ld2(vp + o);
+      const mi = fround2(f64x2.add(m0, f64x2.mul(vc1, f64x2.sub(gi, m0))));
+      const vi = fround2(f64x2.add(v0, f64x2.mul(vc2, f64x2.sub(f64x2.mul(gi, gi), v0))));
+      st2(mp + o, mi);
+      st2(vp + o, vi);
+      st2(w + o, f64x2.sub(ld2(w + o), f64x2.div(f64x2.mul(vrate, mi), f64x2.add(f64x2.sqrt(vi), veps))));
+    }
+    for (; i < dim; i++) {
+      const o = <usize>i << 2;
+      const gi = <f64>load<f32>(g + o);
+      const m0 = <f64>load<f32>(mp + o);
+      const v0 = <f64>load<f32>(vp + o);
+      const mi = <f32>(m0 + c1 * (gi - m0));
+      const vi = <f32>(v0 + c2 * (gi * gi - v0));
+      store<f32>(mp + o, mi);
+      store<f32>(vp + o, vi);
+      store<f32>(w + o, <f32>(<f64>load<f32>(w + o) - (rate * <f64>mi) / (Math.sqrt(<f64>vi) + eps)));
+    }
+  } else if (kind == ADAGRAD) {
+    const ap = m + (<usize>row * <usize>dim << 2);
+    const vrate = f64x2.splat(rate), veps = f64x2.splat(eps);
+    let i = 0;
+    for (; i + 2 <= dim; i += 2) {
+      const o = <usize>i << 2;
+      const gi = ld2(g + o);
+      const a = fround2(f64x2.add(ld2(ap + o), f64x2.mul(gi, gi)));
+      st2(ap + o, a);
+      st2(w + o, f64x2.sub(ld2(w + o), f64x2.div(f64x2.mul(vrate, gi), f64x2.add(f64x2.sqrt(a), veps))));
+    }
+    for (; i < dim; i++) {
+      const o = <usize>i << 2;
+      const gi = <f64>load<f32>(g + o);
+      const a = <f32>(<f64>load<f32>(ap + o) + gi * gi);
+      store<f32>(ap + o, a);
+      store<f32>(w + o, <f32>(<f64>load<f32>(w + o) - (rate * gi) / (Math.sqrt(<f64>a) + eps)));
+    }
+  } else if (kind == ROWWISE) {
+    let s: f64 = 0;
+    for (let i = 0; i < dim; i++) {
+      const gi = <f64>load<f32>(g + (<usize>i << 2));
+      s += gi * gi;
+    }
+    const ap = m + (<usize>row << 2);
+    const a = <f32>(<f64>load<f32>(ap) + s / <f64>dim);
+    store<f32>(ap, a);
+    const k = rate / (Math.sqrt(<f64>a) + eps);
+    const vk = f64x2.splat(k);
+    let i = 0;
+    for (; i + 2 <= dim; i += 2) {
+      const o = <usize>i << 2;
+      st2(w + o, f64x2.sub(ld2(w + o), f64x2.mul(vk, ld2(g + o))));
+    }
+    for (; i < dim; i++) {
+      const o = <usize>i << 2;
+      store<f32>(w + o, <f32>(<f64>load<f32>(w + o) - k * <f64>load<f32>(g + o)));
+    }
+  } else {
+    const vrate = f64x2.splat(rate);
+    let i = 0;
+    for (; i + 2 <= dim; i += 2) {
+      const o = <usize>i << 2;
+      st2(w + o, f64x2.sub(ld2(w + o), f64x2.mul(vrate, ld2(g + o))));
+    }
+    for (; i < dim; i++) {
+      const o = <usize>i << 2;
+      store<f32>(w + o, <f32>(<f64>load<f32>(w + o) - rate * <f64>load<f32>(g + o)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- table kernels
+
+/** out[i·dim..] = dequantized row rows[i], for i in [0, count). */
+export function gatherQuant(codes: usize, rb: i32, bits: i32, dim: i32, steps: usize, rows: usize, count: i32, out: usize): void {
+  for (let i0 = 0; i0 < count; i0 += BLOCK) {
+    const i1 = blockEnd(i0, count);
+    touch(rows, i0, i1, codes, rb);
+    touch(rows, i0, i1, steps, 4);
+    for (let i = i0; i < i1; i++) {
+      const r = load<i32>(rows + (<usize>i << 2));
+      dequantRow(codes + <usize>r * <usize>rb, dim, bits, load<f32>(steps + (<usize>r << 2)), out + (<usize>i * <usize>dim << 2));
+    }
+  }
+}
+
+/** out[i·dim..] = weights[rows[i]·dim..] (fp32 table). */
+export function gatherF32(weights: usize, dim: i32, rows: usize, count: i32, out: usize): void {
+  const bytes = <usize>dim << 2;
+  for (let i0 = 0; i0 < count; i0 += BLOCK) {
+    const i1 = blockEnd(i0, count);
+    touch(rows, i0, i1, weights, bytes);
+    for (let i = i0; i < i1; i++) {
+      const r = load<i32>(rows + (<usize>i << 2));
+      memory.copy(out + <usize>i * bytes, weights + <usize>r * bytes, bytes);
+    }
+  }
+}
+
+/** Fp32Table.update: the sparse optimizer on weight rows rows[0..count). */
+export function updateF32(
+  weights: usize, dim: i32, rows: usize, count: i32, grads: usize,
+  kind: i32, m: usize, v: usize, rate: f64, c1: f64, c2: f64, eps: f64,
+): void {
+  const bytes = <usize>dim << 2;
+  const sBytes: usize = kind == ROWWISE ? 4 : bytes;
+  for (let i0 = 0; i0 < count; i0 += BLOCK) {
+    const i1 = blockEnd(i0, count);
+    touch(rows, i0, i1, weights, bytes);
+    touch(rows, i0, i1, m, sBytes);
+    touch(rows, i0, i1, v, sBytes);
+    for (let i = i0; i < i1; i++) {
+      const r = load<i32>(rows + (<usize>i << 2));
+      optRow(weights + <usize>r * bytes, grads + <usize>i * bytes, dim, r, kind, m, v, rate, c1, c2, eps);
+    }
+  }
+}
+
+/** QuantizedTable.update (fixed Δ): dequantize → optimizer → quantize back, row by row. buf: dim f32. */
+export function updateQuant(
+  codes: usize, rb: i32, bits: i32, dim: i32, steps: usize, rows: usize, count: i32, grads: usize,
+  kind: i32, m: usize, v: usize, rate: f64, c1: f64, c2: f64, eps: f64,
+  stochastic: i32, rseed: u32, step: i32, buf: usize,
+): void {
+  const bytes = <usize>dim << 2;
+  const sBytes: usize = kind == ROWWISE ? 4 : bytes;
+  for (let i0 = 0; i0 < count; i0 += BLOCK) {
+    const i1 = blockEnd(i0, count);
+    touch(rows, i0, i1, codes, rb);
+    touch(rows, i0, i1, steps, 4);
+    touch(rows, i0, i1, m, sBytes);
+    touch(rows, i0, i1, v, sBytes);
+    for (let i = i0; i < i1; i++) {
+      const r = load<i32>(rows + (<usize>i << 2));
+      const c = codes + <usize>r * <usize>rb;
+      const s = load<f32>(steps + (<usize>r << 2));
+      dequantRow(c, dim, bits, s, buf);
+      optRow(buf, grads + <usize>i * bytes, dim, r, kind, m, v, rate, c1, c2, eps);
+      quantRow(buf, dim, bits, s, stochastic, stochastic ? roundingRowKey(rseed, step, r) : 0, c);
+    }
+  }
+}
+
+/** QuantizedTable.stageUpdate: rows → stagedRows, dequantized + optimizer-updated rows → stagedW. */
+export function stageQuant(
+  codes: usize, rb: i32, bits: i32, dim: i32, steps: usize, rows: usize, count: i32, grads: usize,
+  kind: i32, m: usize, v: usize, rate: f64, c1: f64, c2: f64, eps: f64,
+  stagedW: usize, stagedRows: usize,
+): void {
+  const bytes = <usize>dim << 2;
+  const sBytes: usize = kind == ROWWISE ? 4 : bytes;
+  for (let i0 = 0; i0 < count; i0 += BLOCK) {
+    const i1 = blockEnd(i0, count);
+    touch(rows, i0, i1, codes, rb);
+    touch(rows, i0, i1, steps, 4);
+    touch(rows, i0, i1, m, sBytes);
+    touch(rows, i0, i1, v, sBytes);
+    for (let i = i0; i < i1; i++) {
+      const r = load<i32>(rows + (<usize>i << 2));
+      store<i32>(stagedRows + (<usize>i << 2), r);
+      const w = stagedW + <usize>i * bytes;
+      dequantRow(codes + <usize>r * <usize>rb, dim, bits, load<f32>(steps + (<usize>r << 2)), w);
+      optRow(w, grads + <usize>i * bytes, dim, r, kind, m, v, rate, c1, c2, eps);
+    }
+  }
+}
+
+/** QuantizedTable.writeBackStaged. */
+export function writeBackQuant(
+  stagedW: usize, stagedRows: usize, count: i32, codes: usize, rb: i32, bits: i32, dim: i32, steps: usize,
+  stochastic: i32, rseed: u32, step: i32,
+): void {
+  const bytes = <usize>dim << 2;
+  for (let i0 = 0; i0 < count; i0 += BLOCK) {
+    const i1 = blockEnd(i0, count);
+    touch(stagedRows, i0, i1, codes, rb);
+    touch(stagedRows, i0, i1, steps, 4);
+    for (let i = i0; i < i1; i++) {
+      const r = load<i32>(stagedRows + (<usize>i << 2));
+      quantRow(stagedW + <usize>i * bytes, dim, bits, load<f32>(steps + (<usize>r << 2)), stochastic,
+        stochastic ? roundingRowKey(rseed, step, r) : 0, codes + <usize>r * <usize>rb);
+    }
+  }
+}
+
+/** fakeQuantize of the staged rows: out = Δ·clip(round(w/Δ)). */
+export function fakeQuantStaged(
+  stagedW: usize, stagedRows: usize, count: i32, dim: i32, steps: usize, lo: f64, hi: f64, out: usize,
+): void {
+  for (let i = 0; i < count; i++) {
+    if (!(i & (BLOCK - 1))) touch(stagedRows, i, blockEnd(i, count), steps, 4);
+    const s = <f64>load<f32>(steps + (<usize>load<i32>(stagedRows + (<usize>i << 2)) << 2));
+    const base = <usize>i * <usize>dim;
+    const vs = f64x2.splat(s), vlo = f64x2.splat(lo), vhi = f64x2.splat(hi);
+    let j = 0;
+    for (; j + 2 <= dim; j += 2) {
+      const o = (base + <usize>j) << 2;
+      const x = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(stagedW + o)), vs);
+      const q = clip2(roundHalfAway2(x), vlo, vhi);
+      v128.store64_lane(out + o, f32x4.demote_f64x2_zero(f64x2.mul(vs, q)), 0);
+    }
+    for (; j < dim; j++) {
+      const o = (base + <usize>j) << 2;
+      let q = roundHalfAway(<f64>load<f32>(stagedW + o) / s);
+      q = q < lo ? lo : q > hi ? hi : q;
+      store<f32>(out + o, <f32>(s * q));
+    }
+  }
+}
+
+/**
+ * QuantizedTable.updateStepsStaged: per staged row, ds = lsqBackward(w, dq)·gscale, a step of the
+ * step optimizer (adam: lazy SparseAdam with stepSize a; else sgd with lr), Δ = max(|Δ'|, 1e-8).
+ */
+export function stepsStaged(
+  stagedW: usize, stagedRows: usize, count: i32, dim: i32, dq: usize, steps: usize, lo: f64, hi: f64, gscale: f64,
+  adam: i32, sm: usize, sv: usize, lr: f64, a: f64, c1: f64, c2: f64, eps: f64,
+): void {
+  for (let i = 0; i < count; i++) {
+    if (!(i & (BLOCK - 1))) {
+      const i1 = blockEnd(i, count);
+      touch(stagedRows, i, i1, steps, 4);
+      if (adam) {
+        touch(stagedRows, i, i1, sm, 4);
+        touch(stagedRows, i, i1, sv, 4);
+      }
+    }
+    const r = load<i32>(stagedRows + (<usize>i << 2));
+    const sp = steps + (<usize>r << 2);
+    const s = <f64>load<f32>(sp);
+    const base = <usize>i * <usize>dim;
+    let ds: f64 = 0;
+    const vs = f64x2.splat(s), vlo = f64x2.splat(lo), vhi = f64x2.splat(hi);
+    let j = 0;
+    for (; j + 2 <= dim; j += 2) {
+      // the products g·∂Q/∂Δ two at a time, summed in element order like the scalar loop
+      const o = (base + <usize>j) << 2;
+      const x = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(stagedW + o)), vs);
+      const g = f64x2.promote_low_f32x4(v128.load64_zero(dq + o));
+      const inner = f64x2.sub(roundHalfAway2(x), x);
+      const c = v128.bitselect(vlo, v128.bitselect(vhi, inner, f64x2.gt(x, vhi)), f64x2.lt(x, vlo));
+      const p = f64x2.mul(g, c);
+      ds += f64x2.extract_lane(p, 0);
+      ds += f64x2.extract_lane(p, 1);
+    }
+    for (; j < dim; j++) {
+      const o = (base + <usize>j) << 2;
+      const x = <f64>load<f32>(stagedW + o) / s;
+      const g = <f64>load<f32>(dq + o);
+      if (x < lo) ds += g * lo;
+      else if (x > hi) ds += g * hi;
+      else ds += g * (roundHalfAway(x) - x);
+    }
+    ds *= gscale;
+    let p: f64;
+    if (adam) {
+      const mp = sm + (<usize>r << 2), vp = sv + (<usize>r << 2);
+      const m0 = <f64>load<f32>(mp);
+      const v0 = <f64>load<f32>(vp);
+      const m = <f32>(m0 + c1 * (ds - m0));
+      const v = <f32>(v0 + c2 * (ds * ds - v0));
+      store<f32>(mp, m);
+      store<f32>(vp, v);
+      p = s - (a * <f64>m) / (Math.sqrt(<f64>v) + eps);
+    } else {
+      p = s - lr * ds;
+    }
+    store<f32>(sp, <f32>Math.max(Math.abs(p), MIN_STEP));
+  }
+}
+
+// ---------------------------------------------------------------- batch lookup
+
+/** x[slot·dim..] = v[inverse[slot]·dim..] for slot in [0, slots). */
+export function expandRows(v: usize, inv: usize, slots: i32, dim: i32, x: usize): void {
+  const bytes = <usize>dim << 2;
+  if (dim == 16) {
+    for (let i = 0; i < slots; i++) {
+      const s = v + (<usize>load<i32>(inv + (<usize>i << 2)) << 6);
+      const o = x + (<usize>i << 6);
+      v128.store(o, v128.load(s));
+      v128.store(o, v128.load(s, 16), 16);
+      v128.store(o, v128.load(s, 32), 32);
+      v128.store(o, v128.load(s, 48), 48);
+    }
+    return;
+  }
+  for (let i = 0; i < slots; i++) {
+    memory.copy(x + <usize>i * bytes, v + <usize>load<i32>(inv + (<usize>i << 2)) * bytes, bytes);
+  }
+}
+
+/** g[0..count·dim) = 0, then g[inverse[slot]·dim..] += dx[slot·dim..] in slot order (f32 adds). */
+export function scatterRows(dx: usize, inv: usize, slots: i32, dim: i32, g: usize, count: i32): void {
+  memory.fill(g, 0, <usize>count * <usize>dim << 2);
+  const d4 = dim & ~3;
+  for (let i = 0; i < slots; i++) {
+    const s = g + (<usize>load<i32>(inv + (<usize>i << 2)) * <usize>dim << 2);
+    const o = dx + (<usize>i * <usize>dim << 2);
+    let k = 0;
+    for (; k < d4; k += 4) {
+      const p = <usize>k << 2;
+      v128.store(s + p, f32x4.add(v128.load(s + p), v128.load(o + p)));
+    }
+    for (; k < dim; k++) {
+      const p = <usize>k << 2;
+      store<f32>(s + p, load<f32>(s + p) + load<f32>(o + p));
+    }
+  }
+}
+
+/**
+ * BatchLookup.prepare: unique rows of ids[0..slots) in first-seen order into rows, the index of
+ * each slot's row into inverse; slotOf[r] is valid when stamp[r] == gen. Returns the number of
+ * unique rows, or −(i+1) for the first slot i whose id is outside [0, nRows).
+ */
+export function prepareRows(
+  ids: usize, slots: i32, nRows: i32, stamp: usize, slotOf: usize, gen: u32, rows: usize, inverse: usize,
+): i32 {
+  let count = 0;
+  for (let i = 0; i < slots; i++) {
+    const r = load<i32>(ids + (<usize>i << 2));
+    if (<u32>r >= <u32>nRows) return -(i + 1);
+    const sp = stamp + (<usize>r << 2);
+    const op = slotOf + (<usize>r << 2);
+    if (load<u32>(sp) != gen) {
+      store<u32>(sp, gen);
+      store<i32>(op, count);
+      store<i32>(rows + (<usize>count << 2), r);
+      count++;
+    }
+    store<i32>(inverse + (<usize>i << 2), load<i32>(op));
+  }
+  return count;
+}

@@ -1,0 +1,90 @@
+// Embedding-side kernels of the wasm backend (assembly/sparse.ts): tables created with a backend
+// that has them place their big arrays in the shared memory (alloc) and pass byte offsets (ptr).
+// The TypeScript kernels stay the reference: both produce identical codes, steps and state.
+
+import type { WasmHeap } from './heap.js';
+
+export const OPT_SGD = 0;
+export const OPT_ADAGRAD = 1;
+export const OPT_ROWWISE = 2;
+export const OPT_ADAM = 3;
+
+export interface SparseExports {
+  gatherQuant(codes: number, rb: number, bits: number, dim: number, steps: number, rows: number, count: number, out: number): void;
+  gatherF32(weights: number, dim: number, rows: number, count: number, out: number): void;
+  updateF32(
+    weights: number, dim: number, rows: number, count: number, grads: number,
+    kind: number, m: number, v: number, rate: number, c1: number, c2: number, eps: number,
+  ): void;
+  updateQuant(
+    codes: number, rb: number, bits: number, dim: number, steps: number, rows: number, count: number, grads: number,
+    kind: number, m: number, v: number, rate: number, c1: number, c2: number, eps: number,
+    stochastic: number, rseed: number, step: number, buf: number,
+  ): void;
+  stageQuant(
+    codes: number, rb: number, bits: number, dim: number, steps: number, rows: number, count: number, grads: number,
+    kind: number, m: number, v: number, rate: number, c1: number, c2: number, eps: number,
+    stagedW: number, stagedRows: number,
+  ): void;
+  writeBackQuant(
+    stagedW: number, stagedRows: number, count: number, codes: number, rb: number, bits: number, dim: number,
+    steps: number, stochastic: number, rseed: number, step: number,
+  ): void;
+  fakeQuantStaged(stagedW: number, stagedRows: number, count: number, dim: number, steps: number, lo: number, hi: number, out: number): void;
+  stepsStaged(
+    stagedW: number, stagedRows: number, count: number, dim: number, dq: number, steps: number, lo: number, hi: number,
+    gscale: number, adam: number, sm: number, sv: number, lr: number, a: number, c1: number, c2: number, eps: number,
+  ): void;
+  expandRows(v: number, inv: number, slots: number, dim: number, x: number): void;
+  scatterRows(dx: number, inv: number, slots: number, dim: number, g: number, count: number): void;
+  roundingRowKey(rseed: number, step: number, row: number): number;
+  prepareRows(
+    ids: number, slots: number, nRows: number, stamp: number, slotOf: number, gen: number, rows: number, inverse: number,
+  ): number;
+}
+
+export type ArrayCtor<T> = new (n: number) => T;
+
+export interface SparseKernels {
+  readonly ex: SparseExports;
+  /** A zero-filled typed array of n elements inside the wasm memory (lives as long as the backend). */
+  alloc<T extends ArrayBufferView>(ctor: ArrayCtor<T>, n: number, what: string): T;
+  /** Byte offset of the array in the wasm memory, or -1 if it lives elsewhere. */
+  ptr(a: ArrayBufferView | null | undefined): number;
+}
+
+export function createSparseKernels(ex: SparseExports, heap: WasmHeap): SparseKernels {
+  return {
+    ex,
+    alloc<T extends ArrayBufferView>(ctor: ArrayCtor<T>, n: number, what: string): T {
+      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what}: invalid length ${n}`);
+      const bpe = (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      let ptr: number;
+      try {
+        ptr = heap.reserve(Math.max(n * bpe, 1));
+      } catch (e) {
+        throw new RangeError(`${what}: cannot place ${(n * bpe / 2 ** 20).toFixed(1)} MiB in WebAssembly memory: ${(e as Error).message}`);
+      }
+      const C = ctor as unknown as new (b: ArrayBufferLike, off: number, len: number) => T;
+      return new C(heap.memory.buffer, ptr, n);
+    },
+    ptr(a) {
+      return a ? heap.ptrOf(a) : -1;
+    },
+  };
+}
+
+/** Byte offsets of all arrays, or null if any is outside the memory. */
+export function ptrsOf(k: SparseKernels, ...arrays: (ArrayBufferView | null)[]): number[] | null {
+  const out: number[] = [];
+  for (const a of arrays) {
+    if (a === null) {
+      out.push(0);
+      continue;
+    }
+    const p = k.ptr(a);
+    if (p < 0) return null;
+    out.push(p);
+  }
+  return out;
+}

@@ -1,0 +1,196 @@
+// The wasm embedding kernels (assembly/sparse.ts) against the TypeScript reference: tables created
+// with a wasm backend must produce bit-identical codes, steps, optimizer states and outputs.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTable, type TableMethod } from '../src/embedding/factory.js';
+import { BatchLookup } from '../src/embedding/batch-lookup.js';
+import { isAdaptive, type EmbeddingTable, type SparseOptimizerName } from '../src/embedding/table.js';
+import type { Backend } from '../src/kernels/backend.js';
+import type { SparseExports } from '../src/kernels/sparse.js';
+import { createWasmBackend } from '../src/kernels/wasm.js';
+import { roundingRowKey } from '../src/quant/round.js';
+import { CounterRng } from '../src/util/rng.js';
+
+const ROWS = 300;
+const METHODS: TableMethod[] = ['fp32', 'lpt-dr', 'lpt-sr', 'alpt', 'alpt-fast', 'lsq'];
+const BITS = [8, 4, 2, 3];
+const OPTIMIZERS: SparseOptimizerName[] = ['adam', 'adagrad', 'rowwise-adagrad', 'sgd'];
+
+let backend: Backend | undefined;
+/** Calls per wasm kernel, to check the tables really take the wasm path. */
+const calls = new Map<string, number>();
+async function be(): Promise<Backend> {
+  if (!backend) {
+    backend = await createWasmBackend({ threads: 1 });
+    const k = backend.sparse as { ex: SparseExports };
+    const ex = k.ex as unknown as Record<string, (...a: number[]) => number>;
+    const counted: Record<string, (...a: number[]) => number> = {};
+    for (const name of Object.keys(ex)) {
+      counted[name] = (...a: number[]) => {
+        calls.set(name, (calls.get(name) ?? 0) + 1);
+        return ex[name](...a);
+      };
+    }
+    k.ex = counted as unknown as SparseExports;
+  }
+  return backend;
+}
+function expectCalls(names: string[]): void {
+  for (const n of names) assert.ok((calls.get(n) ?? 0) > 0, `wasm kernel ${n} was not used`);
+  calls.clear();
+}
+after(() => backend?.dispose());
+
+function bytes(v: ArrayBufferView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function assertSameState(a: EmbeddingTable, b: EmbeddingTable, what: string): void {
+  const sa = a.state(), sb = b.state();
+  assert.deepEqual(Object.keys(sa).sort(), Object.keys(sb).sort(), what);
+  for (const k of Object.keys(sa)) {
+    const x = bytes(sa[k]), y = bytes(sb[k]);
+    assert.equal(x.length, y.length, `${what}: ${k} length`);
+    const i = x.findIndex((v, j) => v !== y[j]);
+    assert.equal(i, -1, `${what}: ${k} differs at byte ${i}`);
+  }
+}
+
+function assertSameF32(x: Float32Array, y: Float32Array, n: number, what: string): void {
+  const i = bytes(x.subarray(0, n)).findIndex((v, j) => v !== bytes(y.subarray(0, n))[j]);
+  assert.equal(i, -1, `${what}: differs at byte ${i}`);
+}
+
+/** count distinct random rows. */
+function pickRows(rng: CounterRng, count: number): number[] {
+  const perm = Array.from({ length: ROWS }, (_, i) => i);
+  for (let i = ROWS - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  return perm.slice(0, count);
+}
+
+test('roundingRowKey: wasm matches TypeScript', async () => {
+  const b = await be();
+  const rng = new CounterRng(3, 1);
+  for (let i = 0; i < 2000; i++) {
+    const seed = Math.floor(rng.next() * 2 ** 32), step = Math.floor(rng.next() * 2 ** 31), row = Math.floor(rng.next() * 2 ** 31);
+    assert.equal(b.sparse!.ex.roundingRowKey(seed, step, row) >>> 0, roundingRowKey(seed, step, row));
+  }
+});
+
+for (const method of METHODS) {
+  for (const bits of method === 'fp32' ? [32] : BITS) {
+    for (const opt of OPTIMIZERS) {
+      for (const dim of [16, 7]) {
+        test(`${method} ${bits}-bit ${opt} dim ${dim}: wasm table ≡ TypeScript table`, async () => {
+          const b = await be();
+          const k = b.sparse!;
+          const mk = (backend?: Backend) => createTable({
+            method, rows: ROWS, dim, bits, seed: 11, tableId: 2, optimizer: { name: opt, lr: opt === 'sgd' ? 0.05 : 0.02 },
+            stepOptimizer: opt === 'sgd' ? 'sgd' : 'adam', stepLr: 0.05, backend,
+          });
+          const ts = mk(), wa = mk(b);
+          assertSameState(ts, wa, 'init');
+          calls.clear();
+          const rng = new CounterRng(5 + bits, dim);
+          const maxCount = 120;
+          const rowsW = k.alloc(Int32Array, maxCount, 'rows');
+          const gradW = k.alloc(Float32Array, maxCount * dim, 'grads');
+          const dqW = k.alloc(Float32Array, maxCount * dim, 'dq');
+          const outW = k.alloc(Float32Array, maxCount * dim, 'out');
+          const outT = new Float32Array(maxCount * dim);
+          for (let step = 1; step <= 6; step++) {
+            const count = 20 + Math.floor(rng.next() * 100);
+            const rows = Int32Array.from(pickRows(rng, count));
+            const scale = step % 2 ? 1 : 30; // large steps push values past the clip range
+            const grads = Float32Array.from({ length: count * dim }, () => scale * rng.normal());
+            rowsW.set(rows);
+            gradW.set(grads);
+            ts.gather(rows, count, outT);
+            wa.gather(rowsW, count, outW);
+            assertSameF32(outT, outW, count * dim, `gather step ${step}`);
+            if (isAdaptive(ts) && isAdaptive(wa)) {
+              ts.stageUpdate(rows, count, grads, step);
+              wa.stageUpdate(rowsW, count, gradW, step);
+              ts.fakeQuantizeStaged(outT);
+              wa.fakeQuantizeStaged(outW);
+              assertSameF32(outT, outW, count * dim, `fakeQuantizeStaged step ${step}`);
+              const dq = Float32Array.from({ length: count * dim }, () => rng.normal());
+              dqW.set(dq);
+              ts.updateStepsStaged(dq, step);
+              wa.updateStepsStaged(dqW, step);
+              assertSameState(ts, wa, `updateStepsStaged step ${step}`);
+              ts.writeBackStaged(step);
+              wa.writeBackStaged(step);
+            } else {
+              ts.update(rows, count, grads, step);
+              wa.update(rowsW, count, gradW, step);
+            }
+            assertSameState(ts, wa, `step ${step}`);
+          }
+          if (method === 'fp32') expectCalls(['gatherF32', 'updateF32']);
+          else if (method === 'alpt') expectCalls(['gatherQuant', 'stageQuant', 'fakeQuantStaged', 'stepsStaged', 'writeBackQuant']);
+          else if (method === 'alpt-fast') expectCalls(['gatherQuant', 'stageQuant', 'stepsStaged', 'writeBackQuant']);
+          else if (method !== 'lsq') expectCalls(['gatherQuant', 'updateQuant']);
+          assert.deepEqual(wa.memory(), ts.memory());
+          // state()/load() round trip into a wasm table
+          const again = mk(b);
+          again.load(ts.state());
+          assertSameState(ts, again, 'load');
+        });
+      }
+    }
+  }
+}
+
+test('f16 steps: wasm-backed table falls back to TypeScript, same results', async () => {
+  const b = await be();
+  const mk = (backend?: Backend) => createTable({
+    method: 'alpt-fast', rows: ROWS, dim: 16, bits: 4, seed: 3, optimizer: { name: 'adam', lr: 0.02 }, stepDtype: 'f16', backend,
+  });
+  const ts = mk(), wa = mk(b);
+  const rng = new CounterRng(9, 9);
+  for (let step = 1; step <= 3; step++) {
+    const rows = Int32Array.from(pickRows(rng, 50));
+    const grads = Float32Array.from({ length: 50 * 16 }, () => rng.normal());
+    ts.update(rows, 50, grads, step);
+    wa.update(rows, 50, grads, step);
+  }
+  assertSameState(ts, wa, 'f16');
+});
+
+for (const dim of [16, 5, 1]) {
+  test(`BatchLookup dim ${dim}: wasm scatter/expand/lookup ≡ TypeScript`, async () => {
+    const b = await be();
+    const mk = (backend?: Backend) => createTable({ method: 'lpt-sr', rows: ROWS, dim, bits: 4, seed: 1, optimizer: { name: 'sgd', lr: 0.1 }, backend });
+    const lt = new BatchLookup(mk()), lw = new BatchLookup(mk(b), b.sparse!);
+    const rng = new CounterRng(4, dim);
+    const slots = 1000;
+    const ids = Int32Array.from({ length: slots }, () => Math.floor(rng.next() ** 3 * ROWS)); // repeats
+    lt.prepare(ids, slots);
+    lw.prepare(ids, slots);
+    assert.equal(lt.count, lw.count);
+    assert.deepEqual(Array.from(lw.rows.subarray(0, lw.count)), Array.from(lt.rows.subarray(0, lt.count)));
+    assert.deepEqual(Array.from(lw.inverse.subarray(0, slots)), Array.from(lt.inverse.subarray(0, slots)));
+    const xT = new Float32Array(slots * dim), xW = b.alloc(slots * dim);
+    lt.lookup(xT);
+    lw.lookup(xW);
+    assertSameF32(xT, xW, slots * dim, 'lookup');
+    const dx = Float32Array.from({ length: slots * dim }, () => rng.normal());
+    const dxW = b.alloc(slots * dim);
+    dxW.set(dx);
+    const gT = lt.scatter(dx), gW = lw.scatter(dxW);
+    assertSameF32(gT, gW, lt.count * dim, 'scatter');
+    // a second, smaller batch reuses the buffers: scatter must clear the previous sums
+    lt.prepare(ids.subarray(0, 100), 100);
+    lw.prepare(ids.subarray(0, 100), 100);
+    assertSameF32(lt.scatter(dx), lw.scatter(dxW), lt.count * dim, 'scatter again');
+    expectCalls(['prepareRows', 'expandRows', 'scatterRows', 'gatherQuant']);
+    const bad = ids.slice(0, 10);
+    bad[7] = ROWS;
+    assert.throws(() => lw.prepare(bad, 10), /embedding id 300 out of range/);
+    assert.throws(() => lt.prepare(bad, 10), /embedding id 300 out of range/);
+  });
+}

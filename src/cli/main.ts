@@ -1,6 +1,6 @@
 // The `alpt` command line. Each subcommand lives in its own file; the library never imports the CLI.
 
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { addTrainOptions } from './train-options.js';
 import { runTrain } from './train-command.js';
 import { runSynth } from './synth-command.js';
@@ -48,6 +48,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--bits <list>', 'bit widths', '8,4,2')
     .option('--methods <list>', 'methods', 'fp32,lpt-dr,lpt-sr,alpt,alpt-fast,lsq')
     .option('--sparse-optimizer <list>', 'sparse optimizers', 'adam,rowwise-adagrad')
+    .addOption(new Option('--step-dtype <dtype>', 'storage of per-row step sizes').choices(['f32', 'f16']))
+    .addOption(new Option('--step-optimizer <name>', 'optimizer of the learned step sizes (alpt)').choices(['adam', 'sgd']))
     .option('--json', 'JSON lines instead of a Markdown table')
     .action(async (o) => runMemory(o));
 

@@ -10,13 +10,21 @@ export interface MemoryRow extends MemoryReport {
   ratioToFp32Adam: number;
 }
 
-export function memoryGrid(o: { rows: number; dim: number; bits: number[]; methods: EmbeddingMethod[]; optimizers: SparseOptimizerName[] }): MemoryRow[] {
+export function memoryGrid(o: {
+  rows: number;
+  dim: number;
+  bits: number[];
+  methods: EmbeddingMethod[];
+  optimizers: SparseOptimizerName[];
+  stepDtype?: 'f32' | 'f16';
+  stepOptimizer?: 'adam' | 'sgd';
+}): MemoryRow[] {
   const out: MemoryRow[] = [];
   const fp32Adam = createTable({ method: 'fp32', rows: o.rows, dim: o.dim, bits: 32, seed: 1, optimizer: { name: 'adam', lr: 1e-3 } }).memory().bytesPerRow;
   for (const optimizer of o.optimizers) {
     for (const method of o.methods) {
       for (const bits of method === 'fp32' ? [32] : o.bits) {
-        const t = createTable({ method, rows: o.rows, dim: o.dim, bits: method === 'fp32' ? 32 : bits, seed: 1, optimizer: { name: optimizer, lr: 1e-3 } });
+        const t = createTable({ method, rows: o.rows, dim: o.dim, bits: method === 'fp32' ? 32 : bits, seed: 1, optimizer: { name: optimizer, lr: 1e-3 }, stepDtype: o.stepDtype, stepOptimizer: o.stepOptimizer });
         const m = t.memory();
         out.push({ method, bits, optimizer, ...m, ratioToFp32Adam: m.bytesPerRow / fp32Adam });
       }

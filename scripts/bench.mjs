@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench`: alpt's training step next to torch_ref's, measured in one run, alternating
 // (these machines are shared and noisy: only ratios measured side by side mean something).
-// Usage: node scripts/bench.mjs [--quick] [--steps N] [--threads 1,2] [--no-torch] [--no-gemm]
+// Usage: node scripts/bench.mjs [--quick] [--steps N] [--threads 1,2] [--models dcn,dnn]
+//   [--mlps 1024,512,256/400,400,400] [--methods fp32-8,alpt-8,...] [--backends blas,wasm]
+//   [--no-torch] [--no-gemm] [--no-ingest]
 // Prints JSON lines as it goes, then a Markdown table (the source of docs/benchmarks.md).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,17 +25,22 @@ const avx512 = /\bavx512f\b/.test(existsSync('/proc/cpuinfo') ? readFileSync('/p
 const torchEnv = { ...process.env, ...(avx512 ? { OPENBLAS_CORETYPE: 'SkylakeX' } : {}) };
 
 const shape = { batch: 4096, dim: 16, fields: 39, rowsPerField: 100000 };
-const models = quick ? ['dcn'] : ['dcn', 'dnn'];
-const mlps = quick ? ['1024,512,256'] : ['1024,512,256', '400,400,400'];
-const methods = quick ? [['fp32', 32], ['alpt', 8], ['alpt-fast', 8]] : [['fp32', 32], ['lpt-sr', 8], ['alpt', 8], ['alpt-fast', 8], ['lpt-sr', 4], ['alpt', 4], ['lpt-sr', 2], ['alpt', 2], ['alpt-fast', 2]];
+const list = (name, dflt) => opt(name, dflt).split(name === '--mlps' ? '/' : ',');
+const models = list('--models', quick ? 'dcn' : 'dcn,dnn');
+const mlps = list('--mlps', quick ? '1024,512,256' : '1024,512,256/400,400,400');
+const methods = list('--methods', quick ? 'fp32-8,alpt-8,alpt-fast-8' : 'fp32-8,lpt-sr-8,alpt-8,alpt-fast-8,lpt-sr-4,alpt-4,lpt-sr-2,alpt-2,alpt-fast-2').map((m) => {
+  const i = m.lastIndexOf('-');
+  return [m.slice(0, i), Number(m.slice(i + 1))];
+});
+const backends = list('--backends', 'auto');
 
 function runJson(cmd, argv, env) {
   const r = spawnSync(cmd, argv, { encoding: 'utf8', env, maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
-const alpt = (model, mlp, emb, bits, threads) =>
-  runJson(process.execPath, [join(root, 'bin/alpt.js'), 'bench', '--model', model, '--embedding', emb, '--bits', String(bits), '--batch', String(shape.batch), '--dim', String(shape.dim), '--fields', String(shape.fields), '--rows-per-field', String(shape.rowsPerField), '--mlp', mlp, '--threads', String(threads), '--steps', String(steps)], process.env);
+const alpt = (model, mlp, emb, bits, threads, backend) =>
+  runJson(process.execPath, [join(root, 'bin/alpt.js'), 'bench', '--backend', backend, '--model', model, '--embedding', emb, '--bits', String(bits), '--batch', String(shape.batch), '--dim', String(shape.dim), '--fields', String(shape.fields), '--rows-per-field', String(shape.rowsPerField), '--mlp', mlp, '--threads', String(threads), '--steps', String(steps)], process.env);
 const torch = (model, mlp, emb, bits, threads) =>
   runJson('/usr/bin/python3', [torchRef, '--bench-steps', String(steps), '--emb', emb, '--bits', String(bits), '--model', model, '--batch', String(shape.batch), '--dim', String(shape.dim), '--fields', String(shape.fields), '--rows-per-field', String(shape.rowsPerField), '--mlp', mlp, '--threads', String(threads)], torchEnv);
 
@@ -43,7 +50,8 @@ for (const threads of threadsList) {
   for (const model of models) {
     for (const mlp of mlps) {
       for (const [emb, bits] of methods) {
-        const a = alpt(model, mlp, emb, bits, threads);
+       for (const backend of backends) {
+        const a = alpt(model, mlp, emb, bits, threads, backend);
         console.log(JSON.stringify(a));
         // torch_ref has fp32 and alpt (and lpt-*), not alpt-fast; time each torch config once per cell, right after alpt's.
         let t = null;
@@ -56,8 +64,9 @@ for (const threads of threadsList) {
             torchCache.set(key, t);
           } else t = torchCache.get(key);
         }
-        const tf = torchCache.get(`${threads}|${model}|${mlp}|fp32|32`) ?? null;
+        const tf = torchCache.get(`${threads}|${model}|${mlp}|fp32|8`) ?? null;
         rows.push({ threads, model, mlp, emb, bits, a, t, tf });
+       }
       }
     }
   }
@@ -65,14 +74,23 @@ for (const threads of threadsList) {
 
 const f = (x, d = 1) => (x == null ? 'n/a' : x.toFixed(d));
 console.log(`\nmachine: ${cpus()[0].model}, ${allCores} cores; node ${process.version}; torch_ref OPENBLAS_CORETYPE=${torchEnv.OPENBLAS_CORETYPE ?? '(default)'}; steps ${steps}, batch ${shape.batch}, ${shape.fields} fields × ${shape.dim}, ${shape.rowsPerField} rows/field\n`);
-console.log('| threads | model | mlp | embedding | alpt ms/step | alpt samples/s | torch same method ms | ratio vs torch same | ratio vs torch fp32 | phases (ms) |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| threads | model | mlp | embedding | backend | alpt ms/step | alpt samples/s | torch same method ms | ratio vs torch same | ratio vs torch fp32 | phases (ms) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const name = r.emb === 'fp32' ? 'fp32' : `${r.emb}-${r.bits}`;
   const same = r.t ? r.t.step_ms_median / r.a.step_ms : null;
   const vsFp = r.tf ? r.tf.step_ms_median / r.a.step_ms : null;
   const phases = Object.entries(r.a.phases_ms).map(([k, v]) => `${k} ${f(v, 0)}`).join(', ');
-  console.log(`| ${r.threads} | ${r.model} | ${r.mlp} | ${name} | ${f(r.a.step_ms)} | ${f(r.a.samples_per_s, 0)} | ${r.t ? f(r.t.step_ms_median) : 'n/a'} | ${same ? f(same, 2) + '×' : 'n/a'} | ${vsFp ? f(vsFp, 2) + '×' : 'n/a'} | ${phases} |`);
+  console.log(`| ${r.threads} | ${r.model} | ${r.mlp} | ${name} | ${r.a.backend} | ${f(r.a.step_ms)} | ${f(r.a.samples_per_s, 0)} | ${r.t ? f(r.t.step_ms_median) : 'n/a'} | ${same ? f(same, 2) + '×' : 'n/a'} | ${vsFp ? f(vsFp, 2) + '×' : 'n/a'} | ${phases} |`);
+}
+
+if (!args.includes('--no-ingest')) {
+  // Raw Criteo TSV → binary cache, on a seeded synthetic 1M-row file.
+  const { writeSynthetic, benchIngest } = await import(join(root, 'dist/src/data/index.js'));
+  const dir = join(process.env.ALPT_CACHE_DIR ?? join((await import('node:os')).homedir(), '.cache', 'alpt'), 'bench-ingest-1m');
+  if (!existsSync(join(dir, 'train.txt'))) await writeSynthetic({ dir, rows: 1000000, validRows: 1000, testRows: 1000, seed: 1 });
+  const r = await benchIngest(join(dir, 'train.txt'));
+  console.log('\ningest (Criteo TSV → cache, 1M synthetic rows): ' + JSON.stringify(r));
 }
 
 if (!args.includes('--no-gemm')) {

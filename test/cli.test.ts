@@ -80,3 +80,20 @@ test('alpt memory reports 16·b/8 + 4 + 4 bytes per row for LPT with row-wise Ad
   assert.equal(per('lpt-sr', 4, 'rowwise-adagrad'), 16);
   assert.equal(per('lpt-sr', 2, 'rowwise-adagrad'), 12);
 });
+
+test('alpt compare runs the grid and writes Markdown, CSV and JSON; --from-runs tabulates saved runs', () => {
+  const dir = join(tmp, 'cmp-data');
+  assert.equal(alpt('synth', '--out', dir, '--rows', '1500', '--seed', '4').status, 0);
+  const out = join(tmp, 'cmp');
+  const r = alpt('compare', '--data', dir, '--model', 'dnn', '--mlp', '8', '--epochs', '1', '--batch', '256', '--methods', 'fp32,lpt-sr,alpt', '--bits', '4,2', '--seeds', '2', '--progress', 'none', '--results', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\| lpt-sr \| 2 \|/);
+  const csv = readFileSync(join(out, 'compare.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv.length, 1 + 1 + 2 + 2, 'header + fp32 + lpt-sr×2 + alpt×2');
+  const json = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
+  assert.equal(json.runs.length, 2 * 5);
+  assert.ok(json.rows.every((row: { seeds: number }) => row.seeds === 2));
+  const again = alpt('compare', '--from-runs', join(out, 'runs.jsonl'), '--results', join(tmp, 'cmp2'));
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(readFileSync(join(tmp, 'cmp2', 'compare.csv'), 'utf8'), readFileSync(join(out, 'compare.csv'), 'utf8'));
+});

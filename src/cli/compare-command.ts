@@ -8,7 +8,6 @@ import type { Command } from 'commander';
 import { configFromCommand } from './train-options.js';
 import { progressHooks } from './progress.js';
 import { train, loadRunData } from '../train/run.js';
-import { createBackend } from '../kernels/index.js';
 import { DEFAULTS, EMBEDDING_METHODS, type EmbeddingMethod, type TrainConfig } from '../train/config.js';
 import type { TrainSummary } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -59,30 +58,26 @@ export async function runCompare(cmd: Command): Promise<void> {
   const runsPath = join(dir, 'runs.jsonl');
 
   const data = await loadRunData(base);
-  const backend = await createBackend({ kind: base.backend, threads: base.threads || undefined });
   const results: TrainSummary[] = [];
-  try {
-    const grid: { method: EmbeddingMethod; bits: number }[] = [];
-    for (const method of methods) {
-      if (method === 'fp32') grid.push({ method, bits: 32 });
-      else for (const bits of bitsList) grid.push({ method, bits });
+  const grid: { method: EmbeddingMethod; bits: number }[] = [];
+  for (const method of methods) {
+    if (method === 'fp32') grid.push({ method, bits: 32 });
+    else for (const bits of bitsList) grid.push({ method, bits });
+  }
+  let i = 0;
+  for (const g of grid) {
+    for (const seed of seeds) {
+      i++;
+      const label = `[${i}/${grid.length * seeds.length} ${g.method}${g.method === 'fp32' ? '' : '-' + g.bits} seed ${seed}] `;
+      const cfg = { ...base, embedding: g.method, bits: g.method === 'fp32' ? 8 : g.bits, seed, out: undefined };
+      const hooks = progressHooks(base.progress, label);
+      // No shared backend: train() makes one per run and disposes it, so the run's tables leave
+      // the WebAssembly heap with it instead of piling up over a long grid.
+      const s = await train(cfg, { data, hooks }).finally(() => hooks.close());
+      process.stderr.write(`${label}test auc ${s.test_auc?.toFixed(5)}  logloss ${s.test_logloss?.toFixed(5)}  best epoch ${s.best_epoch}\n`);
+      results.push(s);
+      appendFileSync(runsPath, JSON.stringify(s) + '\n');
     }
-    let i = 0;
-    for (const g of grid) {
-      for (const seed of seeds) {
-        i++;
-        const label = `[${i}/${grid.length * seeds.length} ${g.method}${g.method === 'fp32' ? '' : '-' + g.bits} seed ${seed}] `;
-        const cfg = { ...base, embedding: g.method, bits: g.method === 'fp32' ? 8 : g.bits, seed, out: undefined };
-        const hooks = progressHooks(base.progress, label);
-        const s = await train(cfg, { data, backend, hooks });
-        hooks.close();
-        process.stderr.write(`${label}test auc ${s.test_auc?.toFixed(5)}  logloss ${s.test_logloss?.toFixed(5)}  best epoch ${s.best_epoch}\n`);
-        results.push(s);
-        appendFileSync(runsPath, JSON.stringify(s) + '\n');
-      }
-    }
-  } finally {
-    backend.dispose();
   }
   writeReport(results, dir, base, seeds);
 }

@@ -27,7 +27,9 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   if (loadBlas()) return createBlasBackend({ threads });
   try {
     return await createWasmBackend({ threads });
-  } catch {
+  } catch (e) {
+    // Correct but ~10× slower: say so rather than degrade silently.
+    process.emitWarning(`alpt: WebAssembly backend unavailable (${(e as Error).message}); using plain TypeScript kernels`);
     return createJsBackend();
   }
 }

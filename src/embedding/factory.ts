@@ -1,33 +1,22 @@
 // One entry point from a method name to a table, matching torch_ref.py's --emb methods.
-import type { EmbeddingTable, SparseOptimizerConfig } from './table.js';
+import type { EmbeddingTable, StepLearningOptions, TableInitOptions } from './table.js';
 import { Fp32Table } from './fp32-table.js';
 import { AlptTable, QuantizedTable } from './quantized-table.js';
 import { LsqTable } from './lsq-table.js';
-import type { StepDtype, StepLrScale, StepOptimizerName } from './steps.js';
+import type { StepDtype } from './steps.js';
 import type { Backend } from '../kernels/backend.js';
 
 export type TableMethod = 'fp32' | 'lpt-dr' | 'lpt-sr' | 'alpt' | 'alpt-fast' | 'lsq';
 export const TABLE_METHODS: readonly TableMethod[] = ['fp32', 'lpt-dr', 'lpt-sr', 'alpt', 'alpt-fast', 'lsq'];
 
-export interface CreateTableOptions {
+export interface CreateTableOptions extends TableInitOptions, StepLearningOptions {
   method: TableMethod;
-  rows: number;
-  dim: number;
   /** Ignored by fp32. */
   bits: number;
-  seed: number;
-  /** Distinguishes tables under one seed. Default 0. */
-  tableId?: number;
-  initStd?: number;
-  optimizer: SparseOptimizerConfig;
-  stepLr?: number;
-  stepLrScale?: StepLrScale;
-  stepOptimizer?: StepOptimizerName;
   /** lpt-*, alpt, alpt-fast only. */
   stepDtype?: StepDtype;
   /** lsq only: one step per row. */
   lsqPerRow?: boolean;
-  initStep?: number;
   /**
    * A backend with embedding kernels (the wasm and blas backends): the table's arrays then live in
    * its memory and its hot loops run there. Without one (or with the js backend) everything stays

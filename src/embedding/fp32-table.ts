@@ -1,18 +1,11 @@
 // Full-precision baseline table: fp32 weights + sparse optimizer state.
-import type { EmbeddingTable, MemoryReport, SparseOptimizerConfig } from './table.js';
+import type { EmbeddingTable, MemoryReport, TableInitOptions } from './table.js';
 import { SparseOptimizer } from './sparse-optimizer.js';
 import { allocatorOf, loadInto, memoryReport } from './memory.js';
 import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
 import { DEFAULT_INIT_STD, drawRow, initRng } from './init.js';
 
-export interface Fp32TableOptions {
-  rows: number;
-  dim: number;
-  seed: number;
-  /** Distinguishes tables under one seed (init and rounding streams). Default 0. */
-  tableId?: number;
-  initStd?: number;
-  optimizer: SparseOptimizerConfig;
+export interface Fp32TableOptions extends TableInitOptions {
   /** The wasm backend's embedding kernels: weights and optimizer state then live in its memory. */
   kernels?: SparseKernels;
 }

@@ -1,28 +1,18 @@
 // LSQ baseline (quantization-aware training): an fp32 master table, fake-quantized on gather with a
 // learned step — one per table (torch_ref's 'lsq', default) or one per row. Δ used is |t| + 1e-10.
-import type { EmbeddingTable, MemoryReport, SparseOptimizerConfig } from './table.js';
+import type { EmbeddingTable, MemoryReport, StepLearningOptions, TableInitOptions } from './table.js';
 import { checkBits } from '../quant/pack.js';
 import { qHigh, qLow } from '../quant/round.js';
 import { fakeQuantize, lsqBackward, lsqGradScale } from '../quant/lsq.js';
 import { SparseOptimizer } from './sparse-optimizer.js';
-import { DEFAULT_STEP_LR, effectiveStepLr, StepOptimizer, type StepLrScale, type StepOptimizerName } from './steps.js';
+import { DEFAULT_STEP_LR, effectiveStepLr, StepOptimizer, type StepLrScale } from './steps.js';
 import { allocArray, loadInto, memoryReport } from './memory.js';
 import { DEFAULT_INIT_STD, drawRow, initialStep, initMeanAbs, initRng } from './init.js';
 
-export interface LsqTableOptions {
-  rows: number;
-  dim: number;
+export interface LsqTableOptions extends TableInitOptions, StepLearningOptions {
   bits: number;
-  seed: number;
-  tableId?: number;
-  initStd?: number;
-  optimizer: SparseOptimizerConfig;
   /** One learned step per row instead of one per table. Default false. */
   perRow?: boolean;
-  initStep?: number;
-  stepLr?: number;
-  stepLrScale?: StepLrScale;
-  stepOptimizer?: StepOptimizerName;
 }
 
 export class LsqTable implements EmbeddingTable {

@@ -71,3 +71,17 @@ export function loadInto(state: Record<string, ArrayBufferView>, name: string, d
   }
   new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
 }
+
+/** Optimizer moments as checkpoint arrays (`${prefix}m`, `${prefix}v`); absent moments are skipped. */
+export function momentsState(prefix: string, m: Float32Array | null, v: Float32Array | null): Record<string, ArrayBufferView> {
+  const s: Record<string, ArrayBufferView> = {};
+  if (m) s[prefix + 'm'] = m;
+  if (v) s[prefix + 'v'] = v;
+  return s;
+}
+
+/** Inverse of momentsState. */
+export function loadMoments(state: Record<string, ArrayBufferView>, prefix: string, m: Float32Array | null, v: Float32Array | null): void {
+  if (m) loadInto(state, prefix + 'm', m);
+  if (v) loadInto(state, prefix + 'v', v);
+}

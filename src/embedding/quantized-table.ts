@@ -1,14 +1,14 @@
 // Packed low-precision table (LPT / ALPT): the packed b-bit codes and one step Δ per row are the
 // only storage of the weights; there is no fp32 copy. An update dequantizes the touched rows,
 // runs the sparse optimizer in float, and writes them back as codes.
-import type { AdaptiveStepTable, EmbeddingTable, MemoryReport, SparseOptimizerConfig } from './table.js';
+import type { AdaptiveStepTable, EmbeddingTable, MemoryReport, StepLearningOptions, TableInitOptions } from './table.js';
 import { checkBits, dequantizeRow, quantizeRow, rowBytes } from '../quant/pack.js';
 import { qHigh, qLow, roundingRowKey, roundingSeed } from '../quant/round.js';
 import { fakeQuantize, lsqBackward, lsqGradScale } from '../quant/lsq.js';
 import { SparseOptimizer } from './sparse-optimizer.js';
 import {
   DEFAULT_STEP_LR, effectiveStepLr, StepOptimizer, StepStore,
-  type StepDtype, type StepLrScale, type StepOptimizerName,
+  type StepDtype, type StepLrScale,
 } from './steps.js';
 import { allocatorOf, loadInto, memoryReport, type Allocator } from './memory.js';
 import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
@@ -18,25 +18,12 @@ export type RoundingMode = 'deterministic' | 'stochastic';
 /** fixed: LPT (Δ stays at Δ0). learned: ALPT (Δ per row learned with LSQ gradients). */
 export type StepMode = 'fixed' | 'learned';
 
-export interface QuantizedTableOptions {
-  rows: number;
-  dim: number;
+export interface QuantizedTableOptions extends TableInitOptions, StepLearningOptions {
   bits: number;
-  seed: number;
-  /** Distinguishes tables under one seed (init and rounding streams). Default 0. */
-  tableId?: number;
-  initStd?: number;
-  optimizer: SparseOptimizerConfig;
   /** Write-back rounding. Default 'stochastic'. (The initial quantization is always stochastic, as in torch.) */
   rounding?: RoundingMode;
   stepMode?: StepMode;
   stepDtype?: StepDtype;
-  /** Δ0 for every row. Default 2·mean|w|/sqrt(Q_P) over the N(0, initStd²) init. */
-  initStep?: number;
-  /** Step-size learning rate (learned mode). Default 0.01, relative. */
-  stepLr?: number;
-  stepLrScale?: StepLrScale;
-  stepOptimizer?: StepOptimizerName;
   /**
    * The wasm backend's embedding kernels (backend.sparse): codes, steps, optimizer states and
    * staging buffers then live in its memory and gather/update run there (f32 steps only; f16 steps

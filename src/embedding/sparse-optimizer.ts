@@ -1,7 +1,7 @@
 // Fused per-row sparse optimizer kernels, in place on a float row, with state per table row.
 // Only the rows passed in are touched ("lazy"), like torch's sparse Embedding + SparseAdam/Adagrad.
 import type { SparseOptimizerConfig, SparseOptimizerName } from './table.js';
-import { allocArray, bytesOf, loadInto, type Allocator } from './memory.js';
+import { allocArray, bytesOf, loadMoments, momentsState, type Allocator } from './memory.js';
 import { OPT_ADAGRAD, OPT_ADAM, OPT_ROWWISE, OPT_SGD } from '../kernels/sparse.js';
 
 /** w -= lr·g */
@@ -148,14 +148,10 @@ export class SparseOptimizer {
   }
 
   state(prefix: string): Record<string, ArrayBufferView> {
-    const s: Record<string, ArrayBufferView> = {};
-    if (this.m) s[prefix + 'm'] = this.m;
-    if (this.v) s[prefix + 'v'] = this.v;
-    return s;
+    return momentsState(prefix, this.m, this.v);
   }
 
   load(state: Record<string, ArrayBufferView>, prefix: string): void {
-    if (this.m) loadInto(state, prefix + 'm', this.m);
-    if (this.v) loadInto(state, prefix + 'v', this.v);
+    loadMoments(state, prefix, this.m, this.v);
   }
 }

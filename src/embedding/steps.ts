@@ -1,6 +1,6 @@
 // Step sizes Δ: their storage (f32, or f16 to save 2 bytes a row) and their optimizer.
 import { halfTable, toHalf } from '../quant/fp16.js';
-import { allocArray, bytesOf, loadInto, type Allocator } from './memory.js';
+import { allocArray, bytesOf, loadMoments, momentsState, type Allocator } from './memory.js';
 import { adamStepSize } from './sparse-optimizer.js';
 
 export type StepDtype = 'f32' | 'f16';
@@ -122,15 +122,11 @@ export class StepOptimizer {
   }
 
   state(prefix: string): Record<string, ArrayBufferView> {
-    const s: Record<string, ArrayBufferView> = {};
-    if (this.m) s[prefix + 'm'] = this.m;
-    if (this.v) s[prefix + 'v'] = this.v;
-    return s;
+    return momentsState(prefix, this.m, this.v);
   }
 
   load(state: Record<string, ArrayBufferView>, prefix: string): void {
-    if (this.m) loadInto(state, prefix + 'm', this.m);
-    if (this.v) loadInto(state, prefix + 'v', this.v);
+    loadMoments(state, prefix, this.m, this.v);
   }
 }
 

@@ -30,6 +30,28 @@ export interface SparseOptimizerConfig {
   initialAccumulator?: number;
 }
 
+/** What every table is built from: its shape, its initialisation stream and its sparse optimizer. */
+export interface TableInitOptions {
+  rows: number;
+  dim: number;
+  seed: number;
+  /** Distinguishes tables under one seed (init and rounding streams). Default 0. */
+  tableId?: number;
+  /** Initial weights N(0, initStd²); default 0.01. */
+  initStd?: number;
+  optimizer: SparseOptimizerConfig;
+}
+
+/** Options of tables that learn step sizes (ALPT, LSQ). */
+export interface StepLearningOptions {
+  /** Δ0 for every row. Default 2·mean|w|/sqrt(Q_P) over the N(0, initStd²) init. */
+  initStep?: number;
+  /** Step-size learning rate. Default 0.01, relative to Δ0. */
+  stepLr?: number;
+  stepLrScale?: 'relative' | 'absolute';
+  stepOptimizer?: 'adam' | 'sgd';
+}
+
 export interface EmbeddingTable {
   readonly rows: number;
   readonly dim: number;

@@ -92,6 +92,16 @@ function touch(rows: usize, i0: i32, i1: i32, base: usize, stride: usize): void 
   sink ^= x;
 }
 
+/** touch() for everything a quantized-table update reads per row: codes, step, optimizer moments. */
+// @ts-ignore: decorator
+@inline
+function touchQuantRows(rows: usize, i0: i32, i1: i32, codes: usize, rb: i32, steps: usize, m: usize, v: usize, sBytes: usize): void {
+  touch(rows, i0, i1, codes, rb);
+  touch(rows, i0, i1, steps, 4);
+  touch(rows, i0, i1, m, sBytes);
+  touch(rows, i0, i1, v, sBytes);
+}
+
 /** End of the block starting at i. */
 // @ts-ignore: decorator
 @inline
@@ -415,10 +425,7 @@ export function updateQuant(
   const sBytes: usize = kind == ROWWISE ? 4 : bytes;
   for (let i0 = 0; i0 < count; i0 += BLOCK) {
     const i1 = blockEnd(i0, count);
-    touch(rows, i0, i1, codes, rb);
-    touch(rows, i0, i1, steps, 4);
-    touch(rows, i0, i1, m, sBytes);
-    touch(rows, i0, i1, v, sBytes);
+    touchQuantRows(rows, i0, i1, codes, rb, steps, m, v, sBytes);
     for (let i = i0; i < i1; i++) {
       const r = load<i32>(rows + (<usize>i << 2));
       const c = codes + <usize>r * <usize>rb;
@@ -440,10 +447,7 @@ export function stageQuant(
   const sBytes: usize = kind == ROWWISE ? 4 : bytes;
   for (let i0 = 0; i0 < count; i0 += BLOCK) {
     const i1 = blockEnd(i0, count);
-    touch(rows, i0, i1, codes, rb);
-    touch(rows, i0, i1, steps, 4);
-    touch(rows, i0, i1, m, sBytes);
-    touch(rows, i0, i1, v, sBytes);
+    touchQuantRows(rows, i0, i1, codes, rb, steps, m, v, sBytes);
     for (let i = i0; i < i1; i++) {
       const r = load<i32>(rows + (<usize>i << 2));
       store<i32>(stagedRows + (<usize>i << 2), r);

@@ -6,29 +6,10 @@ import type { Backend } from '../src/kernels/backend.js';
 import { blasInfo, chooseCoretype, createBlasBackend, loadBlas } from '../src/kernels/blas.js';
 import { createBackend } from '../src/kernels/index.js';
 import { gemmJs } from '../src/kernels/js.js';
-
+import { rand, relErr } from './gemm-helpers.js';
 const built = loadBlas() !== undefined;
 const INDEX = fileURLToPath(new URL('../src/kernels/index.js', import.meta.url));
 
-function rand(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    a[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return a;
-}
-
-function relErr(got: Float32Array, want: Float32Array): number {
-  let err = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return err / scale;
-}
 
 /** Runs `code` (an async function body with `idx` = kernels/index.js) in a child node with extra env. */
 function child(code: string, env: Record<string, string>): string {

@@ -4,27 +4,7 @@ import type { Backend } from '../src/kernels/backend.js';
 import { createBackend } from '../src/kernels/index.js';
 import { gemmJs } from '../src/kernels/js.js';
 import { createWasmBackend } from '../src/kernels/wasm.js';
-
-function rand(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    a[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return a;
-}
-
-/** Max |got - want| relative to the largest |want| (entries of C are sums of k products). */
-function relErr(got: Float32Array, want: Float32Array): number {
-  let err = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return err / scale;
-}
+import { rand, relErr } from './gemm-helpers.js';
 
 const SIZES: [number, number, number][] = [
   [1, 1, 1], [1, 17, 3], [3, 1, 5], [3, 5, 7], [17, 33, 1], [33, 17, 130], [2, 16, 300],

@@ -1,5 +1,9 @@
 // Element-wise and reduction kernels of the nn layers (BatchNorm1d, ReLU, the DCN cross layer,
-// bias column sums, dense Adam), f32x4 SIMD over the shared memory. They run on the calling thread.
+// bias column sums, dense Adam), f32x4 SIMD over the shared memory. Each call covers a slice
+// that the host picks (src/kernels/pool.ts splits a call across threads): row-wise kernels get
+// offset pointers and a row count; column kernels (BatchNorm, column sums, the cross layer's
+// weight gradients) a column slice of width cols out of rows of ld elements, so every column is
+// still summed over all rows in order and results do not depend on the thread count.
 //
 // Numerics mirror src/kernels/ops-js.ts exactly: reductions accumulate in float64 (f32 values and
 // f32·f32 products are exact in f64, and column sums add rows in the same order as the TS loops),
@@ -23,11 +27,11 @@ function zeroF64(p: usize, n: i32): void {
   memory.fill(p, 0, <usize>n << 3);
 }
 
-/** acc[j] += Σ_i x[i·cols + j] in float64. */
-function accumColumns(x: usize, rows: i32, cols: i32, acc: usize): void {
+/** acc[j] += Σ_i x[i·ld + j] in float64. */
+function accumColumns(x: usize, rows: i32, cols: i32, ld: i32, acc: usize): void {
   const c4 = cols & ~3;
   for (let i = 0; i < rows; i++) {
-    const xr = x + (<usize>i * <usize>cols << 2);
+    const xr = x + (<usize>i * <usize>ld << 2);
     let j = 0;
     for (; j < c4; j += 4) {
       const v = v128.load(xr + (<usize>j << 2));
@@ -42,10 +46,10 @@ function accumColumns(x: usize, rows: i32, cols: i32, acc: usize): void {
   }
 }
 
-/** out[j] = Σ_i x[i·cols + j] (float64 accumulation in scratch[cols·8]). */
-export function colSums(x: usize, rows: i32, cols: i32, out: usize, scratch: usize): void {
+/** out[j] = Σ_i x[i·ld + j] (float64 accumulation in scratch[cols·8]). */
+export function colSums(x: usize, rows: i32, cols: i32, ld: i32, out: usize, scratch: usize): void {
   zeroF64(scratch, cols);
-  accumColumns(x, rows, cols, scratch);
+  accumColumns(x, rows, cols, ld, scratch);
   for (let j = 0; j < cols; j++) store<f32>(out + (<usize>j << 2), <f32>load<f64>(scratch + (<usize>j << 3)));
 }
 
@@ -55,7 +59,7 @@ export function colSums(x: usize, rows: i32, cols: i32, out: usize, scratch: usi
  * stats are updated (momentum, unbiased variance). Eval: mean/invstd come from the running stats.
  */
 export function bnForward(
-  x: usize, rows: i32, cols: i32, gamma: usize, beta: usize, rmean: usize, rvar: usize,
+  x: usize, rows: i32, cols: i32, ld: i32, gamma: usize, beta: usize, rmean: usize, rvar: usize,
   mean: usize, invstd: usize, y: usize, training: i32, track: i32, momentum: f64, eps: f64, relu: i32,
   scratch: usize,
 ): void {
@@ -65,11 +69,11 @@ export function bnForward(
   const c4 = cols & ~3;
   if (training) {
     zeroF64(s, cols);
-    accumColumns(x, rows, cols, s);
+    accumColumns(x, rows, cols, ld, s);
     for (let j = 0; j < cols; j++) store<f32>(mean + (<usize>j << 2), <f32>(load<f64>(s + (<usize>j << 3)) / <f64>rows));
     zeroF64(q, cols);
     for (let i = 0; i < rows; i++) {
-      const xr = x + (<usize>i * <usize>cols << 2);
+      const xr = x + (<usize>i * <usize>ld << 2);
       let j = 0;
       for (; j < c4; j += 4) {
         const v = v128.load(xr + (<usize>j << 2));
@@ -111,7 +115,7 @@ export function bnForward(
   }
   const zero = f32x4.splat(0);
   for (let i = 0; i < rows; i++) {
-    const off = <usize>i * <usize>cols << 2;
+    const off = <usize>i * <usize>ld << 2;
     const xr = x + off;
     const yr = y + off;
     let j = 0;
@@ -137,7 +141,7 @@ export function bnForward(
  * dx = dy·k).
  */
 export function bnBackward(
-  x: usize, dy: usize, reluY: usize, rows: i32, cols: i32, gamma: usize, mean: usize, invstd: usize,
+  x: usize, dy: usize, reluY: usize, rows: i32, cols: i32, ld: i32, gamma: usize, mean: usize, invstd: usize,
   dgamma: usize, dbeta: usize, dx: usize, training: i32, scratch: usize,
 ): void {
   const sdy = scratch;
@@ -147,7 +151,7 @@ export function bnBackward(
   zeroF64(sdy, cols);
   zeroF64(sdx, cols);
   for (let i = 0; i < rows; i++) {
-    const off = <usize>i * <usize>cols << 2;
+    const off = <usize>i * <usize>ld << 2;
     const xr = x + off;
     const gr = dy + off;
     const yr = reluY + off;
@@ -195,7 +199,7 @@ export function bnBackward(
     }
   }
   for (let i = 0; i < rows; i++) {
-    const off = <usize>i * <usize>cols << 2;
+    const off = <usize>i * <usize>ld << 2;
     const xr = x + off;
     const gr = dy + off;
     const yr = reluY + off;
@@ -303,12 +307,46 @@ export function crossForward(x0: usize, xl: usize, w: usize, b: usize, rows: i32
 }
 
 /**
- * Backward of one cross layer given g = ∂L/∂x_{l+1}: ds_i = g_i·x0_i (float64),
- * dw = Σ_i ds_i·x_l[i], db = Σ_i g_i (float64), dx0 (=|+=) g·s_i, gn = g + ds_i·w.
+ * Backward of one cross layer given g = ∂L/∂x_{l+1}, row part: ds_i = g_i·x0_i (float64, kept in
+ * ds[rows] for crossBackwardCols), dx0 (=|+=) g·s_i, gn = g + ds_i·w.
  */
-export function crossBackward(
-  x0: usize, xl: usize, g: usize, w: usize, s: usize, rows: i32, cols: i32, first: i32,
-  gn: usize, dx0: usize, dw: usize, db: usize, scratch: usize,
+export function crossBackwardRows(
+  x0: usize, g: usize, w: usize, s: usize, rows: i32, cols: i32, first: i32, gn: usize, dx0: usize, ds: usize,
+): void {
+  const c4 = cols & ~3;
+  for (let i = 0; i < rows; i++) {
+    const off = <usize>i * <usize>cols << 2;
+    const gr = g + off;
+    const d = dot64(gr, x0 + off, cols);
+    store<f64>(ds + (<usize>i << 3), d);
+    const d32 = <f32>d;
+    const si = load<f32>(s + (<usize>i << 2));
+    const vds32 = f32x4.splat(d32);
+    const vsi = f32x4.splat(si);
+    let j = 0;
+    for (; j < c4; j += 4) {
+      const o = <usize>j << 2;
+      const gv = v128.load(gr + o);
+      const e = f32x4.mul(gv, vsi);
+      v128.store(dx0 + off + o, first ? e : f32x4.add(v128.load(dx0 + off + o), e));
+      v128.store(gn + off + o, f32x4.add(gv, f32x4.mul(vds32, v128.load(w + o))));
+    }
+    for (; j < cols; j++) {
+      const o = <usize>j << 2;
+      const gj = load<f32>(gr + o);
+      const e = gj * si;
+      store<f32>(dx0 + off + o, first ? e : load<f32>(dx0 + off + o) + e);
+      store<f32>(gn + off + o, gj + d32 * load<f32>(w + o));
+    }
+  }
+}
+
+/**
+ * Backward of one cross layer, column part (after crossBackwardRows): dw = Σ_i ds_i·x_l[i] and
+ * db = Σ_i g_i in float64, over a column slice of rows of ld elements. scratch: 16 bytes per column.
+ */
+export function crossBackwardCols(
+  xl: usize, g: usize, ds: usize, rows: i32, cols: i32, ld: i32, dw: usize, db: usize, scratch: usize,
 ): void {
   const accW = scratch;
   const accB = scratch + (<usize>cols << 3);
@@ -316,14 +354,10 @@ export function crossBackward(
   zeroF64(accB, cols);
   const c4 = cols & ~3;
   for (let i = 0; i < rows; i++) {
-    const off = <usize>i * <usize>cols << 2;
+    const off = <usize>i * <usize>ld << 2;
     const gr = g + off;
-    const ds = dot64(gr, x0 + off, cols);
-    const ds32 = <f32>ds;
-    const si = load<f32>(s + (<usize>i << 2));
-    const vds = f64x2.splat(ds);
-    const vds32 = f32x4.splat(ds32);
-    const vsi = f32x4.splat(si);
+    const d = load<f64>(ds + (<usize>i << 3));
+    const vds = f64x2.splat(d);
     let j = 0;
     for (; j < c4; j += 4) {
       const o = <usize>j << 2;
@@ -335,20 +369,13 @@ export function crossBackward(
       const b = accW + (<usize>j << 3);
       v128.store(b, f64x2.add(v128.load(b), f64x2.mul(vds, lo2(xv))));
       v128.store(b, f64x2.add(v128.load(b, 16), f64x2.mul(vds, hi2(xv))), 16);
-      const d = f32x4.mul(gv, vsi);
-      v128.store(dx0 + off + o, first ? d : f32x4.add(v128.load(dx0 + off + o), d));
-      v128.store(gn + off + o, f32x4.add(gv, f32x4.mul(vds32, v128.load(w + o))));
     }
     for (; j < cols; j++) {
       const o = <usize>j << 2;
-      const gj = load<f32>(gr + o);
       const a = accB + (<usize>j << 3);
-      store<f64>(a, load<f64>(a) + <f64>gj);
+      store<f64>(a, load<f64>(a) + <f64>load<f32>(gr + o));
       const b = accW + (<usize>j << 3);
-      store<f64>(b, load<f64>(b) + ds * <f64>load<f32>(xl + off + o));
-      const d = gj * si;
-      store<f32>(dx0 + off + o, first ? d : load<f32>(dx0 + off + o) + d);
-      store<f32>(gn + off + o, gj + ds32 * load<f32>(w + o));
+      store<f64>(b, load<f64>(b) + d * <f64>load<f32>(xl + off + o));
     }
   }
   for (let j = 0; j < cols; j++) {
@@ -368,6 +395,14 @@ export function addInto(dst: usize, src: usize, n: i32): void {
   for (; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
+/** dst[i·dstLd + j] = src[i·srcLd + j] for i < rows, j < cols. */
+export function copyBlock(src: usize, rows: i32, cols: i32, srcLd: i32, dst: usize, dstLd: i32): void {
+  const bytes = <usize>cols << 2;
+  for (let i = 0; i < rows; i++) {
+    memory.copy(dst + (<usize>i * <usize>dstLd << 2), src + (<usize>i * <usize>srcLd << 2), bytes);
   }
 }
 

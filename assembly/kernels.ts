@@ -145,7 +145,7 @@ function microKernel(
 }
 
 export {
-  adam, addInto, bnBackward, bnForward, colSums, crossBackward, crossForward, reluBackward, reluForward, scaleInPlace,
+  adam, addInto, bnBackward, copyBlock, bnForward, colSums, crossBackwardCols, crossBackwardRows, crossForward, reluBackward, reluForward, scaleInPlace,
 } from './elementwise';
 
 export {

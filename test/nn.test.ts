@@ -213,6 +213,26 @@ test('CrossNetwork (3 layers): forward matches the formula; gradient check incl.
   assert.deepEqual(Object.keys(r.perTensor).sort(), ['b.0', 'b.1', 'b.2', 'input', 'w.0', 'w.1', 'w.2']);
 });
 
+test('CrossNetwork without parameter gradients: the same dx0, weight gradients untouched', () => {
+  const be = naiveBackend();
+  const dim = 6, B = 5;
+  const cn = new CrossNetwork(be, dim, 3, { seed: 1, id: 9 });
+  const x0 = randn(B * dim, 41);
+  const dy = randn(B * dim, 42);
+  cn.forward(x0, B, true);
+  const full = cn.backward(dy, B).slice();
+  const grads = cn.params().map((p) => p.grad.slice());
+  cn.setParamGrads(false);
+  for (const p of cn.params()) p.grad.fill(7);
+  cn.forward(x0, B, true);
+  assert.deepEqual(cn.backward(dy, B), full);
+  for (const p of cn.params()) assert.ok(p.grad.every((v) => v === 7), `${p.name} was written`);
+  cn.setParamGrads(true);
+  cn.forward(x0, B, true);
+  cn.backward(dy, B);
+  cn.params().forEach((p, i) => assert.deepEqual(p.grad, grads[i]));
+});
+
 test('CrossNetworkV2 (3 layers): gradient check', () => {
   const be = naiveBackend();
   const cn = new CrossNetworkV2(be, 5, 3, { seed: 2, id: 4 });

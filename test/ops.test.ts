@@ -19,7 +19,7 @@ import { Sequential } from '../src/nn/sequential.js';
 import { CounterRng } from '../src/util/rng.js';
 
 const SHAPES: [number, number][] = [
-  [1, 1], [5, 1], [1, 3], [5, 3], [7, 17], [4096, 3], [5, 1024], [64, 1024], [33, 624],
+  [1, 1], [5, 1], [1, 3], [5, 3], [7, 17], [4096, 3], [5, 1024], [64, 1024], [33, 624], [300, 203], [2000, 37],
 ];
 
 let rngSeq = 1;
@@ -54,7 +54,21 @@ before(async () => {
 });
 after(() => be.dispose());
 
-describe('wasm element-wise ops match the TypeScript ones', () => {
+// With 2 threads the larger shapes are split across the workers (rows, elements or column slices);
+// results must stay identical to the TypeScript kernels, as with 1 thread.
+for (const threads of [1, 2]) describe(`wasm element-wise ops match the TypeScript ones (threads=${threads})`, () => {
+  let outer: Backend;
+  before(async () => {
+    outer = be;
+    be = await createBackend({ kind: 'wasm', threads });
+    ops = be.ops!;
+  });
+  after(() => {
+    be.dispose();
+    be = outer;
+    ops = be.ops!;
+  });
+
   it('the wasm backend has ops and the js backend uses the TypeScript ones', async () => {
     assert.ok(be.ops && be.ops !== jsOps);
     const js = await createBackend({ kind: 'js' });
@@ -135,6 +149,11 @@ describe('wasm element-wise ops match the TypeScript ones', () => {
         jsOps.crossForward(x0, xl, w, b, rows, cols, J.s, J.xn);
         jsOps.crossBackward(x0, xl, g, w, J.s, rows, cols, first, J.gn, J.dx0, J.dw, J.db);
         for (const k of ['s', 'xn', 'gn', 'dx0', 'dw', 'db'] as const) close(`${k} first=${first}`, W[k], J[k], 1e-6);
+        // without weight gradients (ALPT's second backward): the same gn and dx0
+        const gn2 = be.alloc(n), dx02 = inside(be, dx0init);
+        ops.crossBackward(ins[0], ins[1], ins[4], ins[2], W.s, rows, cols, first, gn2, dx02, null, null);
+        assert.deepEqual(gn2, W.gn);
+        assert.deepEqual(dx02, W.dx0);
       }
     });
   }
@@ -163,6 +182,19 @@ describe('wasm element-wise ops match the TypeScript ones', () => {
       }
     });
   }
+
+  it('copyBlock: a column block between row-major arrays of different widths, both ways', () => {
+    for (const [rows, cols, ld] of [[1, 1, 1], [7, 3, 10], [4096, 256, 880], [300, 624, 880], [4096, 1, 880]]) {
+      const src = randn(rows * cols);
+      const wide = be.alloc(rows * ld), wideJ = new Float32Array(rows * ld);
+      ops.copyBlock(inside(be, src), rows, cols, cols, wide.subarray(ld - cols), ld);
+      jsOps.copyBlock(src, rows, cols, cols, wideJ.subarray(ld - cols), ld);
+      assert.deepEqual(wide, wideJ);
+      const back = be.alloc(rows * cols);
+      ops.copyBlock(wide.subarray(ld - cols), rows, cols, ld, back, cols);
+      assert.deepEqual(back, src);
+    }
+  });
 
   it('arrays outside the wasm memory fall back to the TypeScript kernels', () => {
     const x = randn(5 * 3), out = new Float32Array(3), want = new Float32Array(3);

@@ -194,3 +194,64 @@ for (const dim of [16, 5, 1]) {
     assert.throws(() => lt.prepare(bad, 10), /embedding id 300 out of range/);
   });
 }
+
+// With 2 threads, calls over thousands of rows are split across the workers by row ranges: the
+// tables must still match the TypeScript reference byte for byte.
+test('2 threads: per-row kernels split across workers ≡ TypeScript tables', async () => {
+  const b2 = await createWasmBackend({ threads: 2 });
+  try {
+    const rowsTotal = 20000;
+    for (const [method, bits, opt, dim] of [
+      ['alpt', 4, 'rowwise-adagrad', 16], ['alpt', 3, 'adam', 7], ['alpt-fast', 8, 'adam', 16], ['lpt-sr', 2, 'adagrad', 16],
+      ['lpt-dr', 8, 'rowwise-adagrad', 5], ['fp32', 32, 'adam', 16],
+    ] as [TableMethod, number, SparseOptimizerName, number][]) {
+      const mk = (backend?: Backend) => createTable({
+        method, rows: rowsTotal, dim, bits, seed: 4, tableId: 1, optimizer: { name: opt, lr: 0.02 }, stepLr: 0.05, backend,
+      });
+      const ts = mk(), wa = mk(b2);
+      const k = b2.sparse!;
+      const rng = new CounterRng(77, dim);
+      const maxCount = 9000;
+      const rowsW = k.alloc(Int32Array, maxCount, 'rows');
+      const gradW = k.alloc(Float32Array, maxCount * dim, 'grads');
+      const dqW = k.alloc(Float32Array, maxCount * dim, 'dq');
+      const outW = k.alloc(Float32Array, maxCount * dim, 'out');
+      const outT = new Float32Array(maxCount * dim);
+      for (let step = 1; step <= 3; step++) {
+        const count = 5000 + Math.floor(rng.next() * 4000);
+        const perm = Int32Array.from({ length: rowsTotal }, (_, i) => i);
+        for (let i = rowsTotal - 1; i > 0; i--) {
+          const j = Math.floor(rng.next() * (i + 1));
+          [perm[i], perm[j]] = [perm[j], perm[i]];
+        }
+        const rows = perm.slice(0, count);
+        const grads = Float32Array.from({ length: count * dim }, () => (step === 2 ? 30 : 1) * rng.normal());
+        rowsW.set(rows);
+        gradW.set(grads);
+        const what = `${method}-${bits} ${opt} dim ${dim} step ${step}`;
+        ts.gather(rows, count, outT);
+        wa.gather(rowsW, count, outW);
+        assertSameF32(outT, outW, count * dim, `gather ${what}`);
+        if (isAdaptive(ts) && isAdaptive(wa)) {
+          ts.stageUpdate(rows, count, grads, step);
+          wa.stageUpdate(rowsW, count, gradW, step);
+          ts.fakeQuantizeStaged(outT);
+          wa.fakeQuantizeStaged(outW);
+          assertSameF32(outT, outW, count * dim, `fakeQuantizeStaged ${what}`);
+          const dq = Float32Array.from({ length: count * dim }, () => rng.normal());
+          dqW.set(dq);
+          ts.updateStepsStaged(dq, step);
+          wa.updateStepsStaged(dqW, step);
+          ts.writeBackStaged(step);
+          wa.writeBackStaged(step);
+        } else {
+          ts.update(rows, count, grads, step);
+          wa.update(rowsW, count, gradW, step);
+        }
+        assertSameState(ts, wa, what);
+      }
+    }
+  } finally {
+    b2.dispose();
+  }
+});

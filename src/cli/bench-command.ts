@@ -3,13 +3,16 @@ import type { Command } from 'commander';
 import { configFromCommand } from './train-options.js';
 import { benchTraining } from '../train/bench.js';
 import { createBackend } from '../kernels/index.js';
+import { profileBackend, type KernelProfile } from '../kernels/profile.js';
 
 export async function runBench(cmd: Command): Promise<void> {
   const o = cmd.opts();
   const cfg = configFromCommand(cmd, { batch: 4096, mlp: [1024, 512, 256] });
-  const backend = await createBackend({ kind: cfg.backend, threads: cfg.threads || undefined });
+  let backend = await createBackend({ kind: cfg.backend, threads: cfg.threads || undefined });
+  let profile: KernelProfile | undefined;
+  if (o.profileOps) ({ backend, profile } = profileBackend(backend));
   try {
-    const r = benchTraining(cfg, { fields: Number(o.fields), rowsPerField: Number(o.rowsPerField), steps: Number(o.steps), warmup: Number(o.warmup) }, backend);
+    const r = benchTraining(cfg, { fields: Number(o.fields), rowsPerField: Number(o.rowsPerField), steps: Number(o.steps), warmup: Number(o.warmup), profile }, backend);
     process.stdout.write(JSON.stringify(r) + '\n');
   } finally {
     backend.dispose();

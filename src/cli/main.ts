@@ -62,6 +62,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--rows-per-field <n>', 'vocabulary per field', '100000')
     .option('--steps <n>', 'timed steps', '20')
     .option('--warmup <n>', 'untimed warm-up steps', '2')
+    .option('--profile-ops', 'also report milliseconds per step of every kernel (gemm shapes, element-wise ops, sparse kernels)')
     .action(async (_o, cmd: Command) => runBench(cmd));
 
   await program.parseAsync(argv);

@@ -1,13 +1,15 @@
 // The two passes: count train (keeping each row's table entries, so train is parsed only once),
 // then map entries to ids; valid/test are parsed once and looked up in the train tables.
 import { statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { EncodedSplit } from './types.js';
-import type { RowParser } from './formats.js';
 import { KeyTable } from './keytable.js';
-import { forEachLine } from './lines.js';
-import { BadRow, Row } from './row.js';
+import { displayName, parseRows, type ParseProgress, type ParserSpec } from './parse-rows.js';
+import { transferList, type ParseWorkerData, type ParseWorkerMessage } from './parse-worker.js';
+import type { RowArrays } from './row.js';
 import { GrowF32, GrowI32 } from './grow.js';
+
+export { displayName };
 
 export interface PassOptions {
   skipBad: boolean;
@@ -15,41 +17,68 @@ export interface PassOptions {
   onProgress?: (phase: string, rows: number) => void;
 }
 
-/** Short name for messages: `criteo10k/train.txt`. */
-export function displayName(path: string): string {
-  return join(basename(dirname(path)), basename(path));
+/**
+ * Files at least this big are parsed in a worker while this thread does the table lookups (a
+ * worker costs some tens of ms to start). Settable, so tests can send small files through it.
+ */
+export const parseWorker = { minBytes: 16 << 20, chunkSize: 1 << 20 };
+
+/** One chunk's good rows: field i of the rows (row-major) is keys[starts[i], ends[i]). */
+interface Batch {
+  keys32: Int32Array;
+  starts: Int32Array;
+  ends: Int32Array;
+  hashes: Int32Array;
+  labels: Float32Array;
+  rows: number;
+  fields: number;
 }
 
 /**
- * Calls onRow for every good data row with an estimate of the file's total rows (from bytes read);
- * bad rows throw `file:line: field ...` or are counted.
+ * Calls onBatch for every chunk's good rows, in file order, with an estimate of the file's total
+ * rows (from bytes read); bad rows throw `file:line: field ...` or are counted.
  */
-async function eachRow(path: string, parser: RowParser, onRow: (row: Row, estRows: number) => void, o: PassOptions): Promise<number> {
-  const row = new Row();
+async function eachBatch(path: string, spec: ParserSpec, o: PassOptions, onBatch: (b: Batch, estRows: number, fieldNames: string[]) => void): Promise<number> {
   const size = statSync(path).size;
-  let skipped = 0;
-  let header = parser.hasHeader;
   let rows = 0;
-  let bytes = 0;
-  await forEachLine(path, (buf, s, e, lineNo) => {
-    bytes += e - s + 1;
-    try {
-      if (header) {
-        header = false;
-        parser.setHeader(buf.toString('utf8', s, e));
-        return;
+  const take = (b: Batch, p: ParseProgress): void => {
+    rows += b.rows;
+    if (b.rows > 0) onBatch(b, Math.ceil((rows * size * 1.02) / p.bytes) + 64, p.fieldNames);
+    o.onProgress?.(o.phase, rows);
+  };
+  if (size < parseWorker.minBytes) {
+    const p = await parseRows(path, spec, o.skipBad, parseWorker.chunkSize, (r, p) => take(r, p));
+    return p.skipped;
+  }
+  return inWorker(path, spec, o.skipBad, take);
+}
+
+/** parseRows in a worker thread; batches arrive in order and their arrays go back for reuse. */
+function inWorker(path: string, spec: ParserSpec, skipBad: boolean, take: (b: Batch, p: ParseProgress) => void): Promise<number> {
+  const data: ParseWorkerData = { path, spec, skipBad, chunkSize: parseWorker.chunkSize };
+  const worker = new Worker(new URL('./parse-worker.js', import.meta.url), { workerData: data });
+  return new Promise<number>((resolve, reject) => {
+    const finish = (err: Error | null, skipped = 0): void => {
+      worker.removeAllListeners();
+      worker.on('error', () => {}); // a late error of a worker being stopped is of no interest
+      void worker.terminate().then(() => (err ? reject(err) : resolve(skipped)), reject);
+    };
+    worker.on('message', (m: ParseWorkerMessage) => {
+      try {
+        if (m.type === 'batch') {
+          const a: RowArrays = m.arrays;
+          const keys32 = new Int32Array(a.keys.buffer, a.keys.byteOffset, a.keys.byteLength >> 2);
+          take({ keys32, starts: a.starts, ends: a.ends, hashes: a.hashes, labels: a.labels, rows: m.rows, fields: m.fields }, m.progress);
+          worker.postMessage(a, transferList(a));
+        } else if (m.type === 'done') finish(null, m.progress.skipped);
+        else finish(new Error(m.message));
+      } catch (e) {
+        finish(e as Error);
       }
-      parser.parse(buf, s, e, row);
-    } catch (err) {
-      if (!(err instanceof BadRow)) throw err;
-      if (!o.skipBad || lineNo === 1 && parser.hasHeader) throw new Error(`${displayName(path)}:${lineNo}: ${err.message}`);
-      skipped++;
-      return;
-    }
-    rows++;
-    onRow(row, Math.ceil((rows * size * 1.02) / bytes) + 64);
-  }, { onChunk: () => o.onProgress?.(o.phase, rows) });
-  return skipped;
+    });
+    worker.on('error', (e) => finish(e));
+    worker.on('exit', (code) => finish(new Error(`parse worker for ${displayName(path)} exited (code ${code})`)));
+  });
 }
 
 export interface Counted {
@@ -62,22 +91,31 @@ export interface Counted {
   skipped: number;
 }
 
-export async function countTrain(path: string, parser: RowParser, o: PassOptions): Promise<Counted> {
+export async function countTrain(path: string, spec: ParserSpec, o: PassOptions): Promise<Counted> {
   let tables: KeyTable[] = [];
+  let fieldNames: string[] = [];
   const entries = new GrowI32(1 << 20);
   const labels = new GrowF32(1 << 16);
-  const skipped = await eachRow(path, parser, (row, est) => {
-    const F = row.nf;
-    if (tables.length === 0) tables = Array.from({ length: F }, () => new KeyTable());
-    const at = entries.reserve(F, est * F);
+  const skipped = await eachBatch(path, spec, o, (b, est, names) => {
+    const F = b.fields;
+    if (tables.length === 0) {
+      tables = Array.from({ length: F }, () => new KeyTable());
+      fieldNames = names.slice();
+    }
+    const at = entries.reserve(b.rows * F, est * F);
     const out = entries.data;
-    const keys = row.keys32, st = row.starts, en = row.ends, h = row.hashes;
-    for (let j = 0; j < F; j++) out[at + j] = tables[j].add(keys, st[j], en[j], h[j]);
-    entries.len += F;
-    labels.push(row.label, est);
-  }, o);
+    const keys = b.keys32, st = b.starts, en = b.ends, h = b.hashes;
+    // Field by field, so one table at a time is hot in cache.
+    const n = b.rows * F;
+    for (let j = 0; j < F; j++) {
+      const t = tables[j];
+      for (let i = j; i < n; i += F) out[at + i] = t.add(keys, st[i], en[i], h[i]);
+    }
+    entries.len += b.rows * F;
+    labels.append(b.labels, b.rows, est);
+  });
   if (labels.len === 0) throw new Error(`${displayName(path)}: no data rows`);
-  return { tables, fieldNames: parser.fieldNames.slice(), entries: entries.trim(), labels: labels.trim(), n: labels.len, skipped };
+  return { tables, fieldNames, entries: entries.trim(), labels: labels.trim(), n: labels.len, skipped };
 }
 
 /** Train ids from the counted entries (in place). */
@@ -91,28 +129,32 @@ export function remapTrain(c: Counted, remaps: Int32Array[]): EncodedSplit {
 }
 
 export async function encodeSplit(
-  path: string, parser: RowParser, c: Counted, remaps: Int32Array[], oov: number[], o: PassOptions,
+  path: string, spec: ParserSpec, c: Counted, remaps: Int32Array[], oov: number[], o: PassOptions,
 ): Promise<EncodedSplit> {
   const F = c.tables.length;
   const ids = new GrowI32(1 << 18);
   const labels = new GrowF32(1 << 14);
   let checked = false;
-  const skipped = await eachRow(path, parser, (row, est) => {
+  const skipped = await eachBatch(path, spec, o, (b, est, names) => {
     if (!checked) {
       checked = true;
-      if (parser.fieldNames.join('\u0000') !== c.fieldNames.join('\u0000')) {
-        throw new Error(`${displayName(path)}: fields [${parser.fieldNames}] differ from train's [${c.fieldNames}]`);
+      if (names.join('\u0000') !== c.fieldNames.join('\u0000')) {
+        throw new Error(`${displayName(path)}: fields [${names}] differ from train's [${c.fieldNames}]`);
       }
     }
-    const at = ids.reserve(F, est * F);
+    const at = ids.reserve(b.rows * F, est * F);
     const out = ids.data;
-    const keys = row.keys32, st = row.starts, en = row.ends, h = row.hashes, tables = c.tables;
+    const keys = b.keys32, st = b.starts, en = b.ends, h = b.hashes, tables = c.tables;
+    const n = b.rows * F;
     for (let j = 0; j < F; j++) {
-      const e = tables[j].find(keys, st[j], en[j], h[j]);
-      out[at + j] = e < 0 ? oov[j] : remaps[j][e];
+      const t = tables[j], remap = remaps[j], o = oov[j];
+      for (let i = j; i < n; i += F) {
+        const e = t.find(keys, st[i], en[i], h[i]);
+        out[at + i] = e < 0 ? o : remap[e];
+      }
     }
-    ids.len += F;
-    labels.push(row.label, est);
-  }, o);
+    ids.len += b.rows * F;
+    labels.append(b.labels, b.rows, est);
+  });
   return { n: labels.len, numFields: F, ids: ids.trim(), labels: labels.trim(), skipped };
 }

@@ -35,6 +35,16 @@ export class GrowF32 {
     }
     this.data[this.len++] = v;
   }
+  /** Appends src[0, n). */
+  append(src: Float32Array, n: number, estimate = 0): void {
+    if (this.len + n > this.data.length) {
+      const d = new Float32Array(Math.max(this.data.length * 2, this.len + n, estimate));
+      d.set(this.data.subarray(0, this.len));
+      this.data = d;
+    }
+    this.data.set(src.subarray(0, n), this.len);
+    this.len += n;
+  }
   trim(): Float32Array {
     return trimmed(this.data, this.len) as Float32Array;
   }

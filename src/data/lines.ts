@@ -7,8 +7,8 @@ export type LineFn = (buf: Buffer, start: number, end: number, lineNo: number) =
 
 export interface LineOptions {
   chunkSize?: number;
-  /** Called after each chunk with the number of lines seen so far. */
-  onChunk?: (lines: number) => void;
+  /** Called after each chunk with the number of lines seen so far; reading waits for a returned promise. */
+  onChunk?: (lines: number) => void | Promise<void>;
 }
 
 export async function forEachLine(path: string, fn: LineFn, opts: LineOptions = {}): Promise<number> {
@@ -36,7 +36,7 @@ export async function forEachLine(path: string, fn: LineFn, opts: LineOptions = 
         pos = nl + 1;
       }
       if (eof) break;
-      opts.onChunk?.(lineNo);
+      await opts.onChunk?.(lineNo);
       if (pos > 0) {
         buf.copy(buf, 0, pos, filled);
         filled -= pos;
@@ -50,6 +50,6 @@ export async function forEachLine(path: string, fn: LineFn, opts: LineOptions = 
   } finally {
     await fh.close();
   }
-  opts.onChunk?.(lineNo);
+  await opts.onChunk?.(lineNo);
   return lineNo;
 }

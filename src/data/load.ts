@@ -5,7 +5,6 @@ import { constants } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { DataOptions, EncodedSplit, LoadedData } from './types.js';
-import { makeParser } from './formats.js';
 import { buildVocab } from './vocab.js';
 import { countTrain, encodeSplit, remapTrain, type PassOptions } from './encode.js';
 import { CacheError, cacheKey, readCache, writeCache } from './cache.js';
@@ -40,12 +39,12 @@ export async function loadData(opts: DataOptions): Promise<LoadedData> {
   }
 
   const pass = (phase: string): PassOptions => ({ skipBad, phase, onProgress: opts.onProgress });
-  const counted = await countTrain(train, makeParser(opts.format, opts.schema), pass('count:train'));
-  const { vocab, remaps } = buildVocab(counted.fieldNames, counted.tables, minCount);
+  const counted = await countTrain(train, { format: opts.format, schema: opts.schema }, pass('count:train'));
+  const { vocab, remaps } = buildVocab(counted.fieldNames, counted.tables, counted.entries, minCount);
   const oov = vocab.fieldOffsets.map((o, j) => o + vocab.fieldSizes[j] - 1);
   const F = vocab.fieldNames.length;
   const enc = (path: string | undefined, name: string): Promise<EncodedSplit | undefined> =>
-    path ? encodeSplit(path, makeParser(opts.format, opts.schema, F), counted, remaps, oov, pass(`encode:${name}`))
+    path ? encodeSplit(path, { format: opts.format, schema: opts.schema, numFields: F }, counted, remaps, oov, pass(`encode:${name}`))
       : Promise.resolve(undefined);
   const va = await enc(valid, 'valid');
   const te = await enc(test, 'test');

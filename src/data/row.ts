@@ -1,6 +1,7 @@
-// One parsed row as key bytes per field (plus hashes), written into a reused scratch buffer,
-// so a bad cell can reject the whole row before anything is counted. Keys are 4-byte aligned and
-// zero-padded, so hashing and comparing go a 32-bit word at a time.
+// Parsed rows as key bytes per field (plus hashes), appended to reusable arrays a read chunk at a
+// time, so a bad cell can reject its whole row before anything is counted, and a chunk's rows can
+// be handed to another thread in one message. Keys are 4-byte aligned and zero-padded, so hashing
+// and comparing go a 32-bit word at a time.
 
 /** A malformed row; the loader adds file and line number. */
 export class BadRow extends Error {
@@ -9,47 +10,142 @@ export class BadRow extends Error {
   }
 }
 
-export class Row {
+/** The arrays behind a RowBatch (transferable between threads). */
+export interface RowArrays {
+  keys: Uint8Array;
+  starts: Int32Array;
+  ends: Int32Array;
+  hashes: Int32Array;
+  labels: Float32Array;
+}
+
+export class RowBatch {
   /** Key bytes; each key starts 4-byte aligned and is zero-padded to a word (see KeyTable). */
-  keys: Uint8Array = new Uint8Array(1024);
-  keys32: Int32Array = new Int32Array(this.keys.buffer);
-  /** Key j is keys[starts[j], ends[j]). */
-  starts: Int32Array = new Int32Array(64);
-  ends: Int32Array = new Int32Array(64);
-  hashes: Int32Array = new Int32Array(64);
+  keys!: Uint8Array;
+  keys32!: Int32Array;
+  /** Field i (row-major over rows, then fields) is keys[starts[i], ends[i]). */
+  starts!: Int32Array;
+  ends!: Int32Array;
+  hashes!: Int32Array;
+  labels!: Float32Array;
+  /** Kept rows. */
+  rows = 0;
+  /** Fields per row, fixed by the first kept row (-1 before it). */
+  fields = -1;
   nf = 0;
   pos = 0;
+  /** The current row's label, set by the parser. */
   label = 0;
+  private rowNf = 0;
+  private rowPos = 0;
 
-  /** Starts a row whose keys need at most `bytes` bytes (padding included). */
-  reset(bytes: number): void {
-    if (bytes > this.keys.length) {
-      this.keys = new Uint8Array(((bytes * 2) + 3) & ~3);
-      this.keys32 = new Int32Array(this.keys.buffer);
-    }
+  constructor(arrays?: RowArrays) {
+    this.adopt(arrays ?? {
+      keys: new Uint8Array(1024), starts: new Int32Array(64), ends: new Int32Array(64), hashes: new Int32Array(64),
+      labels: new Float32Array(64),
+    });
+  }
+
+  /** Takes over (e.g. recycled) arrays and empties the batch. */
+  adopt(a: RowArrays): void {
+    this.keys = a.keys;
+    this.keys32 = new Int32Array(a.keys.buffer, a.keys.byteOffset, a.keys.byteLength >> 2);
+    this.starts = a.starts;
+    this.ends = a.ends;
+    this.hashes = a.hashes;
+    this.labels = a.labels;
+    this.clear();
+  }
+
+  arrays(): RowArrays {
+    return { keys: this.keys, starts: this.starts, ends: this.ends, hashes: this.hashes, labels: this.labels };
+  }
+
+  clear(): void {
+    this.rows = 0;
     this.nf = 0;
     this.pos = 0;
   }
 
+  /** Starts a row whose keys need at most `bytes` bytes (padding included). */
+  begin(bytes: number): void {
+    this.rowNf = this.nf;
+    this.rowPos = this.pos;
+    if (this.pos + bytes > this.keys.length) this.grow(bytes);
+  }
+
+  /** Keeps the row just parsed. */
+  keep(): void {
+    const f = this.nf - this.rowNf;
+    if (this.fields < 0) this.fields = f;
+    else if (f !== this.fields) throw new Error(`internal: a row of ${f} fields after rows of ${this.fields}`);
+    if (this.rows === this.labels.length) {
+      const l = new Float32Array(this.labels.length * 2);
+      l.set(this.labels);
+      this.labels = l;
+    }
+    this.labels[this.rows++] = this.label;
+  }
+
+  /** Forgets the row being parsed (a bad one). */
+  drop(): void {
+    this.nf = this.rowNf;
+    this.pos = this.rowPos;
+  }
+
   /** Closes the current field (bytes pos..k): zero-pads it to a word and hashes it. */
   endField(k: number): void {
-    const j = this.nf++;
-    if (j === this.hashes.length) this.growFields();
     const s = this.pos, keys32 = this.keys32;
     // Zero the rest of the last word (little-endian: later bytes are the high ones).
     if (k & 3) keys32[k >> 2] &= (1 << ((k & 3) << 3)) - 1;
     const end = (k + 3) >> 2;
-    let h = Math.imul(k - s + 1, 0x9e3779b1);
-    for (let w = s >> 2; w < end; w++) {
-      h = Math.imul(h ^ keys32[w], 0x85ebca6b);
-      h ^= h >>> 13;
-    }
-    this.starts[j] = s;
-    this.ends[j] = k;
-    this.hashes[j] = h;
-    this.pos = end << 2;
+    let h = HASH_SEED;
+    for (let w = s >> 2; w < end; w++) h = hashWord(h, keys32[w]);
+    this.closeField(k, hashEnd(h, k - s));
   }
 
+  /** Records the field keys[pos, k) with its finished hash; the words are already zero-padded. */
+  closeField(k: number, hash: number): void {
+    const j = this.nf++;
+    if (j === this.hashes.length) this.growFields();
+    this.starts[j] = this.pos;
+    this.ends[j] = k;
+    this.hashes[j] = hash;
+    this.pos = (k + 3) & ~3;
+  }
+
+  /**
+   * Pushes the field that starts at byte p and ends at the next `delim` byte or at e, reading
+   * `view` four bytes at a time (the caller guarantees e + 4 <= view.byteLength); returns its end.
+   * Word-wise scanning and hashing is several times faster than a byte loop for Criteo's
+   * 8-character keys.
+   */
+  pushDelimited(view: DataView, p: number, e: number, delim: number): number {
+    const delim4 = Math.imul(delim, 0x01010101);
+    const keys32 = this.keys32, k0 = this.pos;
+    let k = k0, q = p, h = HASH_SEED;
+    for (;;) {
+      let w = view.getInt32(q, true);
+      const x = w ^ delim4;
+      // High bit set in the lowest byte of x that is zero (higher flags may be false positives).
+      const zero = (x - 0x01010101) & ~x & 0x80808080;
+      let n = zero === 0 ? 4 : (31 - Math.clz32(zero & -zero)) >> 3;
+      if (q + n > e) n = e - q;
+      if (n < 4) {
+        if (n > 0) {
+          w &= (1 << (n << 3)) - 1;
+          keys32[k >> 2] = w;
+          h = hashWord(h, w);
+        }
+        this.closeField(k + n, hashEnd(h, k + n - k0));
+        return q + n;
+      }
+      keys32[k >> 2] = w;
+      h = hashWord(h, w);
+      k += 4;
+      q += 4;
+    }
+  }
   private growFields(): void {
     const g = (a: Int32Array): Int32Array => {
       const b = new Int32Array(a.length * 2);
@@ -80,10 +176,8 @@ export class Row {
   /** A non-negative integer's decimal digits, without building a string. */
   pushUint(v: number): void {
     if (v < SMALL) {
-      const keys = this.keys;
-      const k = this.pos, n = SMALL_LEN[v];
-      for (let i = 0; i < n; i++) keys[k + i] = SMALL_BYTES[v * 4 + i];
-      return this.endField(k + n);
+      this.keys32[this.pos >> 2] = SMALL_WORD[v];
+      return this.closeField(this.pos + SMALL_LEN[v], SMALL_HASH[v]);
     }
     this.pushAscii(String(v));
   }
@@ -115,12 +209,27 @@ export function countByte(buf: Uint8Array, c: number, a: number, b: number): num
   return n;
 }
 
-// Digits of 0..SMALL-1, precomputed: most numeric keys are small.
+// Key hash, fed one zero-padded little-endian word at a time so a parser can hash while it scans;
+// the length goes in last, so "x" and "x\0" differ.
+const HASH_SEED = 0x9e3779b1 | 0;
+function hashWord(h: number, w: number): number {
+  h = Math.imul(h ^ w, 0x85ebca6b);
+  return h ^ (h >>> 13);
+}
+function hashEnd(h: number, len: number): number {
+  return Math.imul(h ^ len, 0xc2b2ae35);
+}
+
+// Digits of 0..SMALL-1 as one zero-padded word each, with their hashes: most numeric keys are small.
 const SMALL = 10000;
 const SMALL_LEN = new Uint8Array(SMALL);
-const SMALL_BYTES = new Uint8Array(SMALL * 4);
+const SMALL_WORD = new Int32Array(SMALL);
+const SMALL_HASH = new Int32Array(SMALL);
 for (let v = 0; v < SMALL; v++) {
   const d = String(v);
-  for (let i = 0; i < d.length; i++) SMALL_BYTES[v * 4 + i] = d.charCodeAt(i);
+  let w = 0;
+  for (let i = 0; i < d.length; i++) w |= d.charCodeAt(i) << (8 * i);
   SMALL_LEN[v] = d.length;
+  SMALL_WORD[v] = w;
+  SMALL_HASH[v] = hashEnd(hashWord(HASH_SEED, w), d.length);
 }

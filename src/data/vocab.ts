@@ -9,14 +9,16 @@ export interface BuiltVocab {
   remaps: Int32Array[];
 }
 
-export function buildVocab(fieldNames: string[], tables: KeyTable[], minCount: number): BuiltVocab {
+/** `entries`: the train rows' table entries, row-major (see Counted). */
+export function buildVocab(fieldNames: string[], tables: KeyTable[], entries: Int32Array, minCount: number): BuiltVocab {
+  const counts = minCount > 1 ? countEntries(tables, entries) : null;
   const fieldSizes: number[] = [];
   const fieldOffsets: number[] = [];
   const remaps: Int32Array[] = [];
   let offset = 0;
-  tables.forEach((t) => {
+  tables.forEach((t, j) => {
     const kept: number[] = [];
-    for (let id = 0; id < t.size; id++) if (t.count(id) >= minCount) kept.push(id);
+    for (let id = 0; id < t.size; id++) if (!counts || counts[j][id] >= minCount) kept.push(id);
     kept.sort((a, b) => t.compare(a, b));
     const remap = new Int32Array(t.size).fill(offset + kept.length);
     kept.forEach((id, rank) => (remap[id] = offset + rank));
@@ -26,4 +28,15 @@ export function buildVocab(fieldNames: string[], tables: KeyTable[], minCount: n
     offset += kept.length + 1;
   });
   return { vocab: { fieldNames: fieldNames.slice(), fieldSizes, fieldOffsets, totalRows: offset }, remaps };
+}
+
+/** Occurrences of each table entry in train. */
+function countEntries(tables: KeyTable[], entries: Int32Array): Int32Array[] {
+  const F = tables.length;
+  const counts = tables.map((t) => new Int32Array(t.size));
+  for (let j = 0; j < F; j++) {
+    const c = counts[j];
+    for (let i = j; i < entries.length; i += F) c[entries[i]]++;
+  }
+  return counts;
 }

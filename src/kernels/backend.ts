@@ -86,14 +86,17 @@ export interface ElementwiseOps {
   ): void;
   /**
    * Cross layer backward given g = ∂L/∂x_{l+1}: ds_i = g_i·x0_i, dw = Σ_i ds_i·x_l[i],
-   * db = Σ_i g_i, dx0 = g·s_i (first) or dx0 += g·s_i, gNext = g + ds_i·w.
+   * db = Σ_i g_i, dx0 = g·s_i (first) or dx0 += g·s_i, gNext = g + ds_i·w. dw and db null: the
+   * weight gradients are not needed (ALPT's second backward) and not computed.
    */
   crossBackward(
     x0: Float32Array, xl: Float32Array, g: Float32Array, w: Float32Array, s: Float32Array, rows: number, cols: number,
-    first: boolean, gNext: Float32Array, dx0: Float32Array, dw: Float32Array, db: Float32Array,
+    first: boolean, gNext: Float32Array, dx0: Float32Array, dw: Float32Array | null, db: Float32Array | null,
   ): void;
   /** dst[i] += src[i] over n values. */
   addInto(dst: Float32Array, src: Float32Array, n: number): void;
+  /** dst[i·dstLd + j] = src[i·srcLd + j] for a rows × cols block (concatenation and its split). */
+  copyBlock(src: Float32Array, rows: number, cols: number, srcLd: number, dst: Float32Array, dstLd: number): void;
   /** x[i] *= f over n values. */
   scale(x: Float32Array, n: number, f: number): void;
   /**

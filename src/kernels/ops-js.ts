@@ -159,7 +159,7 @@ export function crossForwardJs(
 
 export function crossBackwardJs(
   x0: Float32Array, xl: Float32Array, g: Float32Array, w: Float32Array, s: Float32Array, rows: number, cols: number,
-  first: boolean, gNext: Float32Array, dx0: Float32Array, dw: Float32Array, db: Float32Array,
+  first: boolean, gNext: Float32Array, dx0: Float32Array, dw: Float32Array | null, db: Float32Array | null,
 ): void {
   const [accW, accB] = f64Scratch(cols);
   for (let i = 0; i < rows; i++) {
@@ -177,14 +177,24 @@ export function crossBackwardJs(
       gNext[o + j] = gj + f(ds32 * w[j]);
     }
   }
-  for (let j = 0; j < cols; j++) {
-    dw[j] = accW[j];
-    db[j] = accB[j];
+  if (dw && db) {
+    for (let j = 0; j < cols; j++) {
+      dw[j] = accW[j];
+      db[j] = accB[j];
+    }
   }
 }
 
 export function addIntoJs(dst: Float32Array, src: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) dst[i] += src[i];
+}
+
+export function copyBlockJs(src: Float32Array, rows: number, cols: number, srcLd: number, dst: Float32Array, dstLd: number): void {
+  if (cols === 1) {
+    for (let i = 0; i < rows; i++) dst[i * dstLd] = src[i * srcLd];
+    return;
+  }
+  for (let i = 0; i < rows; i++) dst.set(src.subarray(i * srcLd, i * srcLd + cols), i * dstLd);
 }
 
 export function scaleJs(x: Float32Array, n: number, factor: number): void {
@@ -219,6 +229,7 @@ export const jsOps: ElementwiseOps = {
   crossForward: crossForwardJs,
   crossBackward: crossBackwardJs,
   addInto: addIntoJs,
+  copyBlock: copyBlockJs,
   scale: scaleJs,
   adam: adamJs,
 };

@@ -1,42 +1,23 @@
-// ElementwiseOps of the wasm backend: the kernels of assembly/elementwise.ts, run on the calling
-// thread (they are memory bound; one core streams the [batch × dim] activations well enough).
-// Pointers are the arrays' byte offsets in the shared memory; a call with any array that lives
-// outside it runs the TypeScript kernel instead (same results).
+// ElementwiseOps of the wasm backend: the kernels of assembly/elementwise.ts, split across the
+// pool's threads (row-wise kernels by rows or elements, column reductions by column slices, so
+// results are the same for any thread count). Pointers are the arrays' byte offsets in the shared
+// memory; a call with any array that lives outside it runs the TypeScript kernel instead (same
+// results).
 
 import type { ElementwiseOps } from './backend.js';
 import type { WasmHeap } from './heap.js';
 import { jsOps } from './ops-js.js';
-
-export interface ElementwiseExports {
-  colSums(x: number, rows: number, cols: number, out: number, scratch: number): void;
-  bnForward(
-    x: number, rows: number, cols: number, gamma: number, beta: number, rmean: number, rvar: number,
-    mean: number, invstd: number, y: number, training: number, track: number, momentum: number, eps: number, relu: number,
-    scratch: number,
-  ): void;
-  bnBackward(
-    x: number, dy: number, reluY: number, rows: number, cols: number, gamma: number, mean: number, invstd: number,
-    dgamma: number, dbeta: number, dx: number, training: number, scratch: number,
-  ): void;
-  reluForward(x: number, n: number, y: number): void;
-  reluBackward(dy: number, y: number, n: number, dx: number): void;
-  crossForward(x0: number, xl: number, w: number, b: number, rows: number, cols: number, s: number, xn: number): void;
-  crossBackward(
-    x0: number, xl: number, g: number, w: number, s: number, rows: number, cols: number, first: number,
-    gn: number, dx0: number, dw: number, db: number, scratch: number,
-  ): void;
-  addInto(dst: number, src: number, n: number): void;
-  scaleInPlace(x: number, n: number, f: number): void;
-  adam(
-    w: number, g: number, m: number, v: number, n: number,
-    b1: number, b2: number, c1: number, c2: number, stepSize: number, bc2Sqrt: number, eps: number, wd: number,
-  ): void;
-}
+import type { KernelPool } from './pool.js';
 
 /** Scratch bytes per column of the column kernels (28 used: two f64 accumulators, three f32). */
 const SCRATCH_PER_COL = 32;
+/** Column slices are whole cache lines of f32, so threads never write the same line of a row. */
+const COL_UNIT = 16;
 
-export function createWasmOps(ex: ElementwiseExports, heap: WasmHeap): ElementwiseOps {
+// Byte strides per unit of each argument, for the slices (see shared.ts).
+const flat = (n: number, moved: number[]): number[] => Array.from({ length: n }, (_, i) => (moved.includes(i) ? 4 : 0));
+
+export function createWasmOps(heap: WasmHeap, pool: KernelPool): ElementwiseOps {
   let scratchPtr = 0;
   let scratchCols = 0;
   const scratch = (cols: number): number => {
@@ -46,6 +27,27 @@ export function createWasmOps(ex: ElementwiseExports, heap: WasmHeap): Elementwi
     }
     return scratchPtr;
   };
+  // ds of the cross layer's backward (float64 per row), between its row and column parts.
+  let dsPtr = 0;
+  let dsRows = 0;
+  const dsBuf = (rows: number): number => {
+    if (rows > dsRows) {
+      dsRows = Math.max(rows, Math.ceil(dsRows * 1.5), 4096);
+      dsPtr = heap.reserve(dsRows * 8);
+    }
+    return dsPtr;
+  };
+  const byElements = (n: number, countArg: number, moved: number[]) => ({ total: n, unit: 16, work: 1, countArg, strides: flat(countArg + 1 + 16, moved) });
+  const colStrides = (n: number, moved: number[], scratchArg: number, scratchStride: number): number[] => {
+    const st = flat(n, moved);
+    st[scratchArg] = scratchStride;
+    return st;
+  };
+  // Column kernels: rows × cols at ld = cols; per-column arguments move by 4 bytes per column.
+  const colSumsStrides = colStrides(6, [0, 4], 5, 8);
+  const bnFwdStrides = colStrides(17, [0, 4, 5, 6, 7, 8, 9, 10], 16, SCRATCH_PER_COL);
+  const bnBwdStrides = colStrides(14, [0, 1, 2, 6, 7, 8, 9, 10, 11], 13, SCRATCH_PER_COL);
+  const crossColStrides = colStrides(9, [0, 1, 6, 7], 8, 16);
   // Byte offsets of the arrays, or null if one of them is outside the memory. Each must hold at
   // least its stated number of elements (the kernels do not check bounds).
   const ptrs: number[] = [];
@@ -66,56 +68,72 @@ export function createWasmOps(ex: ElementwiseExports, heap: WasmHeap): Elementwi
     columnSums(x, rows, cols, out) {
       const p = place(x, rows * cols, out, cols);
       if (!p || cols === 0) return jsOps.columnSums(x, rows, cols, out);
-      ex.colSums(p[0], rows, cols, p[1], scratch(cols));
+      pool.split('colSums', [p[0], rows, cols, cols, p[1], scratch(cols)], { total: cols, unit: COL_UNIT, work: rows, countArg: 2, strides: colSumsStrides });
     },
     batchNormForward(x, rows, cols, gamma, beta, rm, rv, mean, invstd, y, training, track, momentum, eps, relu) {
       const n = rows * cols;
       const p = place(x, n, gamma, cols, beta, cols, rm, cols, rv, cols, mean, cols, invstd, cols, y, n);
       if (!p || cols === 0) return jsOps.batchNormForward(x, rows, cols, gamma, beta, rm, rv, mean, invstd, y, training, track, momentum, eps, relu);
-      ex.bnForward(p[0], rows, cols, p[1], p[2], p[3], p[4], p[5], p[6], p[7], +training, +track, momentum, eps, +relu, scratch(cols));
+      pool.split('bnForward', [p[0], rows, cols, cols, p[1], p[2], p[3], p[4], p[5], p[6], p[7], +training, +track, momentum, eps, +relu, scratch(cols)],
+        { total: cols, unit: COL_UNIT, work: 2 * rows, countArg: 2, strides: bnFwdStrides });
     },
     batchNormBackward(x, dy, reluY, rows, cols, gamma, mean, invstd, dgamma, dbeta, dx, training) {
       const n = rows * cols;
       const p = place(x, n, dy, n, reluY ?? x, n, gamma, cols, mean, cols, invstd, cols, dgamma, cols, dbeta, cols, dx, n);
       if (!p || cols === 0) return jsOps.batchNormBackward(x, dy, reluY, rows, cols, gamma, mean, invstd, dgamma, dbeta, dx, training);
-      ex.bnBackward(p[0], p[1], reluY ? p[2] : 0, rows, cols, p[3], p[4], p[5], p[6], p[7], p[8], +training, scratch(cols));
+      pool.split('bnBackward', [p[0], p[1], reluY ? p[2] : 0, rows, cols, cols, p[3], p[4], p[5], p[6], p[7], p[8], +training, scratch(cols)],
+        { total: cols, unit: COL_UNIT, work: 2 * rows, countArg: 4, strides: bnBwdStrides });
     },
     relu(x, n, y) {
       const p = place(x, n, y, n);
       if (!p) return jsOps.relu(x, n, y);
-      ex.reluForward(p[0], n, p[1]);
+      pool.split('reluForward', [p[0], n, p[1]], byElements(n, 1, [0, 2]));
     },
     reluBackward(dy, y, n, dx) {
       const p = place(dy, n, y, n, dx, n);
       if (!p) return jsOps.reluBackward(dy, y, n, dx);
-      ex.reluBackward(p[0], p[1], n, p[2]);
+      pool.split('reluBackward', [p[0], p[1], n, p[2]], byElements(n, 2, [0, 1, 3]));
     },
     crossForward(x0, xl, w, b, rows, cols, s, xn) {
       const n = rows * cols;
       const p = place(x0, n, xl, n, w, cols, b, cols, s, rows, xn, n);
       if (!p) return jsOps.crossForward(x0, xl, w, b, rows, cols, s, xn);
-      ex.crossForward(p[0], p[1], p[2], p[3], rows, cols, p[4], p[5]);
+      const r = 4 * cols;
+      pool.split('crossForward', [p[0], p[1], p[2], p[3], rows, cols, p[4], p[5]], { total: rows, unit: 1, work: cols, countArg: 4, strides: [r, r, 0, 0, 0, 0, 4, r] });
     },
     crossBackward(x0, xl, g, w, s, rows, cols, first, gn, dx0, dw, db) {
       const n = rows * cols;
-      const p = place(x0, n, xl, n, g, n, w, cols, s, rows, gn, n, dx0, n, dw, cols, db, cols);
+      const p = place(x0, n, xl, n, g, n, w, cols, s, rows, gn, n, dx0, n, dw ?? x0, cols, db ?? x0, cols);
       if (!p || cols === 0) return jsOps.crossBackward(x0, xl, g, w, s, rows, cols, first, gn, dx0, dw, db);
-      ex.crossBackward(p[0], p[1], p[2], p[3], p[4], rows, cols, +first, p[5], p[6], p[7], p[8], scratch(cols));
+      const r = 4 * cols;
+      const ds = dsBuf(rows);
+      pool.split('crossBackwardRows', [p[0], p[2], p[3], p[4], rows, cols, +first, p[5], p[6], ds],
+        { total: rows, unit: 1, work: cols, countArg: 4, strides: [r, r, 0, 4, 0, 0, 0, r, r, 8] });
+      if (!dw || !db) return;
+      pool.split('crossBackwardCols', [p[1], p[2], ds, rows, cols, cols, p[7], p[8], scratch(cols)],
+        { total: cols, unit: COL_UNIT, work: rows, countArg: 4, strides: crossColStrides });
     },
     addInto(dst, src, n) {
       const p = place(dst, n, src, n);
       if (!p) return jsOps.addInto(dst, src, n);
-      ex.addInto(p[0], p[1], n);
+      pool.split('addInto', [p[0], p[1], n], byElements(n, 2, [0, 1]));
+    },
+    copyBlock(src, rows, cols, srcLd, dst, dstLd) {
+      if (rows === 0 || cols === 0) return;
+      if (cols > srcLd || cols > dstLd) throw new RangeError(`copyBlock: ${cols} columns in rows of ${srcLd} and ${dstLd}`);
+      const p = place(src, (rows - 1) * srcLd + cols, dst, (rows - 1) * dstLd + cols);
+      if (!p) return jsOps.copyBlock(src, rows, cols, srcLd, dst, dstLd);
+      pool.split('copyBlock', [p[0], rows, cols, srcLd, p[1], dstLd], { total: rows, unit: 16, work: cols, countArg: 1, strides: [4 * srcLd, 0, 0, 0, 4 * dstLd, 0] });
     },
     scale(x, n, f) {
       const p = place(x, n);
       if (!p) return jsOps.scale(x, n, f);
-      ex.scaleInPlace(p[0], n, f);
+      pool.split('scaleInPlace', [p[0], n, f], byElements(n, 1, [0]));
     },
     adam(w, g, m, v, n, beta1, beta2, stepSize, bc2Sqrt, eps, wd) {
       const p = place(w, n, g, n, m, n, v, n);
       if (!p) return jsOps.adam(w, g, m, v, n, beta1, beta2, stepSize, bc2Sqrt, eps, wd);
-      ex.adam(p[0], p[1], p[2], p[3], n, beta1, beta2, 1 - beta1, 1 - beta2, stepSize, bc2Sqrt, eps, wd);
+      pool.split('adam', [p[0], p[1], p[2], p[3], n, beta1, beta2, 1 - beta1, 1 - beta2, stepSize, bc2Sqrt, eps, wd], byElements(n, 4, [0, 1, 2, 3]));
     },
   };
 }

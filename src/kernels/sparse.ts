@@ -3,6 +3,8 @@
 // The TypeScript kernels stay the reference: both produce identical codes, steps and state.
 
 import type { WasmHeap } from './heap.js';
+import type { KernelPool } from './pool.js';
+import type { SplitKernel } from './shared.js';
 
 export const OPT_SGD = 0;
 export const OPT_ADAGRAD = 1;
@@ -53,9 +55,40 @@ export interface SparseKernels {
   ptr(a: ArrayBufferView | null | undefined): number;
 }
 
-export function createSparseKernels(ex: SparseExports, heap: WasmHeap): SparseKernels {
+// The per-row kernels split across the pool by ranges of the rows they visit: row i of a call
+// only touches its own staged/gradient/output rows and table row rows[i], and rows in one call are
+// distinct (packed rows start on byte boundaries), so threads never write the same bytes.
+// [argument index, moved by 4 bytes (an i32/f32 per row) or by dim f32 per row].
+type Moves = [number, 'one' | 'dim'][];
+const ROW_SPLITS: Partial<Record<keyof SparseExports & SplitKernel, { countArg: number; dimArg: number; moves: Moves; scratchArg?: number }>> = {
+  gatherQuant: { countArg: 6, dimArg: 3, moves: [[5, 'one'], [7, 'dim']] },
+  gatherF32: { countArg: 3, dimArg: 1, moves: [[2, 'one'], [4, 'dim']] },
+  updateF32: { countArg: 3, dimArg: 1, moves: [[2, 'one'], [4, 'dim']] },
+  updateQuant: { countArg: 6, dimArg: 3, moves: [[5, 'one'], [7, 'dim']], scratchArg: 18 },
+  stageQuant: { countArg: 6, dimArg: 3, moves: [[5, 'one'], [7, 'dim'], [15, 'dim'], [16, 'one']] },
+  writeBackQuant: { countArg: 2, dimArg: 6, moves: [[0, 'dim'], [1, 'one']] },
+  fakeQuantStaged: { countArg: 2, dimArg: 3, moves: [[0, 'dim'], [1, 'one'], [7, 'dim']] },
+  stepsStaged: { countArg: 2, dimArg: 3, moves: [[0, 'dim'], [1, 'one'], [4, 'dim']] },
+  expandRows: { countArg: 2, dimArg: 3, moves: [[1, 'one'], [4, 'dim']] },
+};
+const ROW_UNIT = 16;
+
+function splitExports(ex: SparseExports, pool: KernelPool): SparseExports {
+  const out: Record<string, unknown> = { ...ex };
+  for (const [name, spec] of Object.entries(ROW_SPLITS)) {
+    out[name] = (...args: number[]): void => {
+      const dim = args[spec.dimArg];
+      const strides = new Array<number>(args.length).fill(0);
+      for (const [i, kind] of spec.moves) strides[i] = kind === 'one' ? 4 : 4 * dim;
+      pool.split(name as SplitKernel, args, { total: args[spec.countArg], unit: ROW_UNIT, work: dim, countArg: spec.countArg, strides, scratchArg: spec.scratchArg });
+    };
+  }
+  return out as unknown as SparseExports;
+}
+
+export function createSparseKernels(ex: SparseExports, heap: WasmHeap, pool?: KernelPool): SparseKernels {
   return {
-    ex,
+    ex: pool ? splitExports(ex, pool) : ex,
     alloc<T extends ArrayBufferView>(ctor: ArrayCtor<T>, n: number, what: string): T {
       if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what}: invalid length ${n}`);
       const bpe = (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;

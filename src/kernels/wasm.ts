@@ -1,6 +1,6 @@
 // WebAssembly SIMD backend: one shared memory, the main thread plus threads-1 workers running the
-// same kernel module over it. gemm() is synchronous: the job goes out through a shared control
-// block (Atomics.notify), the main thread computes its own share, then Atomics.wait()s for the rest.
+// same kernel module over it. GEMM, the element-wise kernels and the per-row embedding kernels
+// are split across them by the pool (src/kernels/pool.ts); every call is synchronous.
 
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -9,12 +9,10 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Backend } from './backend.js';
 import { WasmHeap } from './heap.js';
-import { createWasmOps, type ElementwiseExports } from './ops-wasm.js';
+import { createWasmOps } from './ops-wasm.js';
 import { createSparseKernels, type SparseExports } from './sparse.js';
-import {
-  ctlLength, DONE, errSlot, GEN, paramsLength, QUIT, runShare, setThreadRange, setThreadScratch,
-  type KernelExports,
-} from './shared.js';
+import { KernelPool } from './pool.js';
+import { ctlLength, GEN, paramsLength, QUIT, setThreadScratch, type KernelExports } from './shared.js';
 
 // dist/src/kernels/wasm.js -> <package root>/build/kernels*.wasm
 const WASM_URL = new URL('../../../build/kernels.wasm', import.meta.url);
@@ -24,10 +22,6 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 // Must match --initialMemory / --maximumMemory in the build:wasm script.
 const INITIAL_PAGES = 32;
 const MAX_PAGES = 65536;
-// Below this many multiply-adds the wake-up/sync cost outweighs the second core.
-const PARALLEL_MIN = 2e5;
-const MR = 2;
-const NR = 16;
 
 export interface WasmBackendOptions {
   /** Threads including the main one; default: all available cores. */
@@ -80,45 +74,15 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     if (arr.length < need) throw new RangeError(`gemm: ${name} has ${arr.length} elements, needs ${need}`);
   };
 
-  const dispatch = (m: number, n: number, k: number): void => {
-    const T = threads > 1 && m * n * k >= PARALLEL_MIN ? threads : 1;
-    // Split the longer side of C; chunks are whole micro-tiles so tiles never straddle threads.
-    const byRows = m >= n;
-    const unit = byRows ? MR : NR;
-    const len = byRows ? m : n;
-    const chunk = Math.ceil(len / T / unit) * unit;
-    for (let t = 0; t < threads; t++) {
-      const lo = Math.min(len, t * chunk);
-      const hi = t < T ? Math.min(len, lo + chunk) : lo;
-      if (byRows) setThreadRange(params, t, lo, hi, 0, n);
-      else setThreadRange(params, t, 0, m, lo, hi);
-    }
-    if (T === 1) {
-      runShare(ex, params, 0);
-      return;
-    }
-    const gen = (Atomics.load(ctl, GEN) + 1) | 0;
-    Atomics.store(ctl, GEN, gen);
-    Atomics.notify(ctl, GEN);
-    runShare(ex, params, 0);
-    for (let t = 1; t < threads; t++) {
-      let v = Atomics.load(ctl, DONE + t);
-      for (let s = 0; v !== gen && s < 20000; s++) v = Atomics.load(ctl, DONE + t);
-      while (v !== gen) {
-        Atomics.wait(ctl, DONE + t, v);
-        v = Atomics.load(ctl, DONE + t);
-      }
-      if (Atomics.exchange(ctl, errSlot(threads, t), 0)) throw new Error(`gemm failed in worker thread ${t}`);
-    }
-  };
+  const pool = new KernelPool(ex, threads, ctl, params);
 
   let disposed = false;
   return {
     name: fmaModule ? 'wasm-fma' : 'wasm',
     threads,
     alloc: (n: number) => heap.alloc(n),
-    ops: createWasmOps(instance.exports as unknown as ElementwiseExports, heap),
-    sparse: createSparseKernels(instance.exports as unknown as SparseExports, heap),
+    ops: createWasmOps(heap, pool),
+    sparse: createSparseKernels(instance.exports as unknown as SparseExports, heap, pool),
     gemm(transA, transB, m, n, k, alpha, a, b, beta, c, bias) {
       if (disposed) throw new Error('gemm on a disposed backend');
       checkLength('A', a, m * k);
@@ -143,11 +107,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
           off += Math.ceil(len / 16) * 64;
         });
       }
-      params[0] = transA ? 1 : 0; params[1] = transB ? 1 : 0;
-      params[2] = m; params[3] = n; params[4] = k;
-      params[5] = alpha; params[6] = ptrs[0]; params[7] = ptrs[1];
-      params[8] = beta; params[9] = ptrs[2]; params[10] = bias ? ptrs[3] : 0;
-      dispatch(m, n, k);
+      pool.gemm(transA, transB, m, n, k, alpha, ptrs[0], ptrs[1], beta, ptrs[2], bias ? ptrs[3] : 0);
       if (cStaged) c.set(heap.f32().subarray(ptrs[2] >> 2, (ptrs[2] >> 2) + m * n));
     },
     dispose() {

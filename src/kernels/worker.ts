@@ -1,5 +1,5 @@
-// GEMM worker: instantiates the kernel module over the shared memory, then sleeps on the control
-// block and computes its rectangle of every job the main thread posts.
+// Kernel worker: instantiates the kernel module over the shared memory, then sleeps on the control
+// block and computes its share of every job the main thread posts (src/kernels/pool.ts).
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { DONE, errSlot, GEN, QUIT, runShare, type KernelExports } from './shared.js';
@@ -18,6 +18,7 @@ const ex = new WebAssembly.Instance(init.module, { env: { memory: init.memory } 
 const ctl = new Int32Array(init.ctl);
 const params = new Float64Array(init.params);
 const t = init.index;
+const argBuf: number[] = [];
 // Spin briefly before sleeping: back-to-back GEMMs (layer after layer) then skip the futex wake-up.
 const SPIN = 20000;
 
@@ -34,7 +35,7 @@ for (;;) {
   seen = gen;
   if (Atomics.load(ctl, QUIT)) break;
   try {
-    runShare(ex, params, t);
+    runShare(ex, params, t, argBuf);
   } catch {
     Atomics.store(ctl, errSlot(init.threads, t), 1);
   }

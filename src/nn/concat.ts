@@ -1,7 +1,8 @@
 // Row-block concatenation [B×a] ‖ [B×b] → [B×(a+b)] and the matching gradient split, for
 // heads that join several towers (DCN: MLP output ‖ cross output → final Linear).
 
-import type { Backend } from '../kernels/backend.js';
+import type { Backend, ElementwiseOps } from '../kernels/backend.js';
+import { opsOf } from '../kernels/ops-js.js';
 import { RowBuffer } from './buffers.js';
 
 /** out[B×(a+b)] = [x | y] row by row. */
@@ -30,11 +31,13 @@ export class Concat {
   private readonly grads: RowBuffer[];
   private readonly offsets: number[];
   private readonly gradViews: Float32Array[];
+  private readonly ops: ElementwiseOps;
 
   constructor(
     backend: Backend,
     readonly dims: number[],
   ) {
+    this.ops = opsOf(backend);
     this.outDim = dims.reduce((s, d) => s + d, 0);
     this.out = new RowBuffer(backend, this.outDim);
     this.grads = dims.map((d) => new RowBuffer(backend, d));
@@ -55,11 +58,7 @@ export class Concat {
       const p = parts[k];
       const d = this.dims[k];
       const off = this.offsets[k];
-      if (d === 1) {
-        for (let i = 0; i < batch; i++) out[i * w + off] = p[i];
-      } else {
-        for (let i = 0; i < batch; i++) out.set(p.subarray(i * d, i * d + d), i * w + off);
-      }
+      this.ops.copyBlock(p, batch, d, d, off === 0 ? out : out.subarray(off), w);
     }
     return out;
   }
@@ -72,10 +71,7 @@ export class Concat {
       const off = this.offsets[k];
       const dst = this.grads[k].get(batch);
       this.gradViews[k] = dst;
-      for (let i = 0; i < batch; i++) {
-        const o = i * w + off;
-        for (let j = 0; j < d; j++) dst[i * d + j] = g[o + j];
-      }
+      this.ops.copyBlock(off === 0 ? g : g.subarray(off), batch, d, w, dst, d);
     }
     return this.gradViews;
   }

@@ -30,6 +30,7 @@ export class CrossNetwork implements Layer {
   private readonly dx0: RowBuffer;
   private readonly ops: ElementwiseOps;
   private x0: Float32Array | null = null;
+  private paramGrads = true;
 
   constructor(
     backend: Backend,
@@ -88,12 +89,18 @@ export class CrossNetwork implements Layer {
       const s = this.s[l].get(batch);
       const gn = (l & 1 ? this.gA : this.gB).get(batch); // never aliases g
       const first = l === this.numLayers - 1;
-      this.ops.crossBackward(x0, xl, g, this.w[l].value, s, batch, d, first, gn, dx0, this.w[l].grad, this.b[l].grad);
+      const [dw, db] = this.paramGrads ? [this.w[l].grad, this.b[l].grad] : [null, null];
+      this.ops.crossBackward(x0, xl, g, this.w[l].value, s, batch, d, first, gn, dx0, dw, db);
       g = gn;
     }
     // x_0 is x0 itself: add the gradient that reached the bottom of the chain.
     this.ops.addInto(dx0, g, batch * d);
     return dx0;
+  }
+
+  /** Off: backward computes only dx0 (ALPT's second pass needs no weight gradients). */
+  setParamGrads(on: boolean): void {
+    this.paramGrads = on;
   }
 
   params(): Param[] {

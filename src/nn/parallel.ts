@@ -2,7 +2,8 @@
 //   y = [f_0(x) ‖ f_1(x) ‖ …],   dx = Σ_k ∂f_k/∂x · dy_k.
 // E.g. DCN's [MLP(x0) ‖ CrossNet(x0)] head, or IPNN's [x0 ‖ inner products].
 
-import type { Backend } from '../kernels/backend.js';
+import type { Backend, ElementwiseOps } from '../kernels/backend.js';
+import { opsOf } from '../kernels/ops-js.js';
 import { RowBuffer, prefixParams } from './buffers.js';
 import { Concat } from './concat.js';
 import type { Layer, LayerExtras, NamedBuffer, Param } from './layer.js';
@@ -14,11 +15,13 @@ export class Parallel implements Layer, LayerExtras {
   private readonly dx: RowBuffer;
   private readonly outs: Float32Array[];
   private cachedParams: Param[] | null = null;
+  private readonly ops: ElementwiseOps;
 
   constructor(
     backend: Backend,
     readonly branches: Layer[],
   ) {
+    this.ops = opsOf(backend);
     if (branches.length === 0) throw new Error('Parallel needs at least one branch');
     this.inDim = branches[0].inDim;
     for (const b of branches) if (b.inDim !== this.inDim) throw new Error(`Parallel: branch inDim ${b.inDim} ≠ ${this.inDim}`);
@@ -40,7 +43,7 @@ export class Parallel implements Layer, LayerExtras {
     for (let k = 0; k < this.branches.length; k++) {
       const g = this.branches[k].backward(parts[k], batch);
       if (k === 0) dx.set(g.subarray(0, n));
-      else for (let i = 0; i < n; i++) dx[i] += g[i];
+      else this.ops.addInto(dx, g, n);
     }
     return dx;
   }

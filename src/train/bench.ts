@@ -3,6 +3,7 @@
 // mean something next to another run measured on the same machine at the same time.
 
 import type { Backend } from '../kernels/backend.js';
+import type { KernelProfile } from '../kernels/profile.js';
 import { Batcher, type LoadedData, type Vocab } from '../data/index.js';
 import { CounterRng, Stream } from '../util/rng.js';
 import { Trainer } from './trainer.js';
@@ -13,6 +14,8 @@ export interface BenchOptions {
   rowsPerField: number;
   steps: number;
   warmup?: number;
+  /** Kernel profile of the backend (profileBackend); reported per step as ops_ms. */
+  profile?: KernelProfile;
 }
 
 export interface BenchResult {
@@ -31,6 +34,7 @@ export interface BenchResult {
   step_ms_min: number;
   samples_per_s: number;
   phases_ms: Record<string, number>;
+  ops_ms?: Record<string, number>;
 }
 
 function syntheticData(fields: number, rowsPerField: number, n: number, seed: number): LoadedData {
@@ -63,7 +67,10 @@ export function benchTraining(partial: Partial<TrainConfig>, o: BenchOptions, ba
   let epoch = 0;
   batcher.begin(epoch);
   for (let s = 0; s < warmup + o.steps; s++) {
-    if (s === warmup) trainer.timer.reset();
+    if (s === warmup) {
+      trainer.timer.reset();
+      o.profile?.reset();
+    }
     const t0 = performance.now();
     trainer.timer.start('data');
     let b = batcher.next();
@@ -94,5 +101,6 @@ export function benchTraining(partial: Partial<TrainConfig>, o: BenchOptions, ba
     step_ms_min: +sorted[0].toFixed(2),
     samples_per_s: +(B / (med / 1000)).toFixed(1),
     phases_ms: phases,
+    ...(o.profile ? { ops_ms: Object.fromEntries(Object.entries(o.profile.snapshot()).map(([k, v]) => [k, +(v.ms / o.steps).toFixed(2)])) } : {}),
   };
 }

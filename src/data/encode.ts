@@ -105,11 +105,8 @@ export async function countTrain(path: string, spec: ParserSpec, o: PassOptions)
     const at = entries.reserve(b.rows * F, est * F);
     const out = entries.data;
     const keys = b.keys32, st = b.starts, en = b.ends, h = b.hashes;
-    // Field by field, so one table at a time is hot in cache.
-    const n = b.rows * F;
-    for (let j = 0; j < F; j++) {
-      const t = tables[j];
-      for (let i = j; i < n; i += F) out[at + i] = t.add(keys, st[i], en[i], h[i]);
+    for (let i = 0; i < b.rows * F; i += F) {
+      for (let j = 0; j < F; j++) out[at + i + j] = tables[j].add(keys, st[i + j], en[i + j], h[i + j]);
     }
     entries.len += b.rows * F;
     labels.append(b.labels, b.rows, est);
@@ -145,12 +142,10 @@ export async function encodeSplit(
     const at = ids.reserve(b.rows * F, est * F);
     const out = ids.data;
     const keys = b.keys32, st = b.starts, en = b.ends, h = b.hashes, tables = c.tables;
-    const n = b.rows * F;
-    for (let j = 0; j < F; j++) {
-      const t = tables[j], remap = remaps[j], o = oov[j];
-      for (let i = j; i < n; i += F) {
-        const e = t.find(keys, st[i], en[i], h[i]);
-        out[at + i] = e < 0 ? o : remap[e];
+    for (let i = 0; i < b.rows * F; i += F) {
+      for (let j = 0; j < F; j++) {
+        const e = tables[j].find(keys, st[i + j], en[i + j], h[i + j]);
+        out[at + i + j] = e < 0 ? oov[j] : remaps[j][e];
       }
     }
     ids.len += b.rows * F;

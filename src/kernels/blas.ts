@@ -136,6 +136,10 @@ export async function createBlasBackend(opts: BlasBackendOptions = {}): Promise<
         a: Float32Array, b: Float32Array, beta: number, c: Float32Array, bias?: Float32Array,
       ): void {
         if (disposed) throw new Error('gemm on a disposed backend');
+        // Matrix-vector and rank-one products (a model's 1-wide output layer) are memory bound, and
+        // OpenBLAS runs them single-threaded through its GEMM path: the base backend's split
+        // kernels are faster there.
+        if (m === 1 || n === 1 || k === 1) return base.gemm(transA, transB, m, n, k, alpha, a, b, beta, c, bias);
         if (currentThreads !== threads) {
           addon.setThreads(threads);
           currentThreads = threads;

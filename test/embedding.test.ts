@@ -290,7 +290,7 @@ test('alpt-fast update() = stage + steps from first-pass grads + write-back', ()
     const g = randomGrads(3 * DIM, step, 0.01);
     fast.update(rows, 3, g, step);
     two.stageUpdate(rows, 3, g, step);
-    two.updateStepsFromFirstPass(step);
+    two.updateStepsStaged(g, step);
     two.writeBackStaged(step);
   }
   assert.deepEqual(fast.codes, two.codes);

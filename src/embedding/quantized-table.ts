@@ -54,7 +54,6 @@ export class QuantizedTable implements EmbeddingTable {
   // scratch, reused across steps
   private readonly rowBuf: Float32Array;
   private stagedW = new Float32Array(0);
-  private stagedG = new Float32Array(0);
   private stagedRows = new Int32Array(0);
   private stagedCount = 0;
   private readonly k: SparseKernels | null;
@@ -135,7 +134,7 @@ export class QuantizedTable implements EmbeddingTable {
   update(rows: Int32Array, count: number, grads: Float32Array, step: number): void {
     if (this.stepMode === 'learned') {
       this.stageUpdate(rows, count, grads, step);
-      this.updateStepsFromFirstPass(step);
+      this.updateStepsStaged(grads, step); // ∂L/∂Q taken from the first backward (grads are read-only)
       this.writeBackStaged(step);
       return;
     }
@@ -160,13 +159,12 @@ export class QuantizedTable implements EmbeddingTable {
     }
   }
 
-  /** Sparse optimizer on the rows into the staging buffer (no write-back); remembers rows and grads. */
+  /** Sparse optimizer on the rows into the staging buffer (no write-back); remembers the rows. */
   stageUpdate(rows: Int32Array, count: number, grads: Float32Array, step: number): void {
     const d = this.dim, n = count * d;
     if (this.stagedW.length < n) {
       const cap = Math.max(n, Math.ceil(this.stagedW.length * 1.5));
       this.stagedW = this.scratch(Float32Array, cap, 'staged rows');
-      this.stagedG = this.scratch(Float32Array, cap, 'staged gradients');
     }
     if (this.stagedRows.length < count) {
       this.stagedRows = this.scratch(Int32Array, Math.max(count, Math.ceil(this.stagedRows.length * 1.5)), 'staged row ids');
@@ -187,7 +185,6 @@ export class QuantizedTable implements EmbeddingTable {
         this.opt.updateRow(w, i * d, grads, i * d, r);
       }
     }
-    if (this.stepOpt !== null) this.stagedG.set(grads.subarray(0, n)); // first-pass grads, for updateStepsFromFirstPass
     this.stagedCount = count;
   }
 
@@ -229,10 +226,6 @@ export class QuantizedTable implements EmbeddingTable {
     }
   }
 
-  /** alpt-fast: updateStepsStaged with the gradients given to stageUpdate (first backward's dE). */
-  updateStepsFromFirstPass(step: number): void {
-    this.updateStepsStaged(this.stagedG, step);
-  }
 
   /** Write the staged rows back as codes under the current Δ (table rounding, stochastic by default). */
   writeBackStaged(step: number): void {

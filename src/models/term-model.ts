@@ -2,7 +2,8 @@
 // weight per feature value) plus layers that map the field embeddings x0 to one logit each
 // (FM, a deep tower, a cross+deep head…). The model files only say which terms.
 
-import type { Backend } from '../kernels/backend.js';
+import type { Backend, ElementwiseOps } from '../kernels/backend.js';
+import { opsOf } from '../kernels/ops-js.js';
 import type { Layer, LayerExtras, Param } from '../nn/layer.js';
 import { prefixParams, makeParam, RowBuffer } from '../nn/buffers.js';
 import type { CtrModel, ModelGrads, ModelInputs } from './model.js';
@@ -17,6 +18,7 @@ export class TermModel implements CtrModel {
   private readonly bias: Param | null;
   private readonly logits: RowBuffer;
   private readonly dx0: RowBuffer;
+  private readonly ops: ElementwiseOps;
   private readonly dfirst: RowBuffer;
   private readonly paramList: Param[];
 
@@ -36,6 +38,7 @@ export class TermModel implements CtrModel {
     this.bias = usesFirstOrder ? makeParam(backend, 'first.bias', 1, false) : null;
     this.logits = new RowBuffer(backend, 1);
     this.dx0 = new RowBuffer(backend, numFields * dim);
+    this.ops = opsOf(backend);
     this.dfirst = new RowBuffer(backend, numFields);
     this.paramList = [...(this.bias ? [this.bias] : []), ...terms.flatMap((t) => prefixParams(`${t.name}.`, t.layer.params()))];
   }
@@ -74,10 +77,15 @@ export class TermModel implements CtrModel {
       out.dfirst = df;
     }
     const n = batch * this.numFields * this.dim;
+    if (this.terms.length === 1) {
+      // One term: its layer's input gradient is dx0 (valid until the next backward), no copy.
+      out.dx0 = this.terms[0].layer.backward(dlogits, batch).subarray(0, n);
+      return out;
+    }
     this.terms.forEach((t, k) => {
       const g = t.layer.backward(dlogits, batch);
       if (k === 0) out.dx0.set(g.subarray(0, n));
-      else for (let i = 0; i < n; i++) out.dx0[i] += g[i];
+      else this.ops.addInto(out.dx0, g, n);
     });
     if (this.terms.length === 0) out.dx0.fill(0);
     return out;

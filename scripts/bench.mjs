@@ -3,7 +3,8 @@
 // (these machines are shared and noisy: only ratios measured side by side mean something).
 // Usage: node scripts/bench.mjs [--quick] [--steps N] [--threads 1,2] [--models dcn,dnn]
 //   [--mlps 1024,512,256/400,400,400] [--methods fp32-8,alpt-8,...] [--backends blas,wasm]
-//   [--no-torch] [--no-gemm] [--no-ingest]
+//   [--no-torch] [--no-gemm] [--no-ingest] [--repeat N]
+// --repeat N times every cell N times, alpt and torch_ref alternating, and keeps the median run.
 // Prints JSON lines as it goes, then a Markdown table (the source of docs/benchmarks.md).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -33,6 +34,9 @@ const methods = list('--methods', quick ? 'fp32-8,alpt-8,alpt-fast-8' : 'fp32-8,
   return [m.slice(0, i), Number(m.slice(i + 1))];
 });
 const backends = list('--backends', 'auto');
+const repeat = Math.max(1, Number(opt('--repeat', 1)));
+/** The run with the median of `key` among runs (the middle one; the upper middle for even counts). */
+const medianRun = (runs, key) => [...runs].sort((x, y) => x[key] - y[key])[Math.floor(runs.length / 2)];
 
 function runJson(cmd, argv, env) {
   const r = spawnSync(cmd, argv, { encoding: 'utf8', env, maxBuffer: 1 << 24 });
@@ -51,19 +55,25 @@ for (const threads of threadsList) {
     for (const mlp of mlps) {
       for (const [emb, bits] of methods) {
        for (const backend of backends) {
-        const a = alpt(model, mlp, emb, bits, threads, backend);
-        console.log(JSON.stringify(a));
-        // torch_ref has fp32 and alpt (and lpt-*), not alpt-fast; time each torch config once per cell, right after alpt's.
-        let t = null;
+        // torch_ref has fp32 and alpt (and lpt-*), not alpt-fast; each torch config is timed once per
+        // (threads, model, mlp), interleaved with the first alpt cell that needs it.
         const temb = emb === 'alpt-fast' ? null : emb;
-        if (hasTorch && temb) {
-          const key = `${threads}|${model}|${mlp}|${temb}|${bits}`;
-          if (!torchCache.has(key)) {
-            t = torch(model, mlp, temb, bits, threads);
-            console.log(JSON.stringify(t));
-            torchCache.set(key, t);
-          } else t = torchCache.get(key);
+        const key = `${threads}|${model}|${mlp}|${temb}|${bits}`;
+        const needTorch = hasTorch && temb && !torchCache.has(key);
+        const aRuns = [], tRuns = [];
+        for (let r = 0; r < repeat; r++) {
+          const a1 = alpt(model, mlp, emb, bits, threads, backend);
+          console.log(JSON.stringify(a1));
+          aRuns.push(a1);
+          if (needTorch) {
+            const t1 = torch(model, mlp, temb, bits, threads);
+            console.log(JSON.stringify(t1));
+            tRuns.push(t1);
+          }
         }
+        const a = medianRun(aRuns, 'step_ms');
+        if (needTorch) torchCache.set(key, medianRun(tRuns, 'step_ms_median'));
+        const t = hasTorch && temb ? torchCache.get(key) : null;
         const tf = torchCache.get(`${threads}|${model}|${mlp}|fp32|8`) ?? null;
         rows.push({ threads, model, mlp, emb, bits, a, t, tf });
        }
@@ -74,14 +84,16 @@ for (const threads of threadsList) {
 
 const f = (x, d = 1) => (x == null ? 'n/a' : x.toFixed(d));
 console.log(`\nmachine: ${cpus()[0].model}, ${allCores} cores; node ${process.version}; torch_ref OPENBLAS_CORETYPE=${torchEnv.OPENBLAS_CORETYPE ?? '(default)'}; steps ${steps}, batch ${shape.batch}, ${shape.fields} fields × ${shape.dim}, ${shape.rowsPerField} rows/field\n`);
-console.log('| threads | model | mlp | embedding | backend | alpt ms/step | alpt samples/s | torch same method ms | ratio vs torch same | ratio vs torch fp32 | phases (ms) |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| threads | model | mlp | embedding | backend | alpt ms/step | alpt samples/s | step / own fp32 step | torch same method ms | ratio vs torch same | ratio vs torch fp32 | phases (ms) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+const ownFp32 = (r) => rows.find((o) => o.emb === 'fp32' && o.threads === r.threads && o.model === r.model && o.mlp === r.mlp && o.a.backend === r.a.backend);
 for (const r of rows) {
   const name = r.emb === 'fp32' ? 'fp32' : `${r.emb}-${r.bits}`;
   const same = r.t ? r.t.step_ms_median / r.a.step_ms : null;
   const vsFp = r.tf ? r.tf.step_ms_median / r.a.step_ms : null;
   const phases = Object.entries(r.a.phases_ms).map(([k, v]) => `${k} ${f(v, 0)}`).join(', ');
-  console.log(`| ${r.threads} | ${r.model} | ${r.mlp} | ${name} | ${r.a.backend} | ${f(r.a.step_ms)} | ${f(r.a.samples_per_s, 0)} | ${r.t ? f(r.t.step_ms_median) : 'n/a'} | ${same ? f(same, 2) + '×' : 'n/a'} | ${vsFp ? f(vsFp, 2) + '×' : 'n/a'} | ${phases} |`);
+  const own = ownFp32(r);
+  console.log(`| ${r.threads} | ${r.model} | ${r.mlp} | ${name} | ${r.a.backend} | ${f(r.a.step_ms)} | ${f(r.a.samples_per_s, 0)} | ${own ? f(r.a.step_ms / own.a.step_ms, 2) + '×' : 'n/a'} | ${r.t ? f(r.t.step_ms_median) : 'n/a'} | ${same ? f(same, 2) + '×' : 'n/a'} | ${vsFp ? f(vsFp, 2) + '×' : 'n/a'} | ${phases} |`);
 }
 
 if (!args.includes('--no-ingest')) {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadData, findSplits, writeSynthetic, teacherLogits, Batcher, benchIngest, type EncodedSplit } from '../src/data/index.js';
+import { parseWorker } from '../src/data/encode.js';
 
 const made: string[] = [];
 const tmp = (): string => {
@@ -181,6 +182,62 @@ test('malformed lines name file, line and field; skipBad counts them', async () 
   const d = await loadData({ format: 'criteo', train: t, valid: v, noCache: true, skipBad: true });
   assert.equal(d.valid!.n, 2);
   assert.equal(d.skippedRows, 1);
+});
+
+test('keys that share words: trailing NULs, long keys with equal first 8 or 16 bytes', async () => {
+  const dir = tmp();
+  const keys = ['x', 'x\0', 'x\0\0\0\0', 'abcdefghij', 'abcdefghik', 'abcdefghijklmnopq', 'abcdefghijklmnopr', ''];
+  const lines = keys.map((k, i) => `${i % 2}\t${I([])}\t${C([k])}`);
+  const train = put(dir, 'train.txt', lines.join('\n') + '\n');
+  const valid = put(dir, 'valid.txt', lines.slice().reverse().join('\r\n') + `\r\n0\t${I([])}\t${C(['abcdefghijklmnops'])}`);
+  const d = await loadData({ format: 'criteo', train, valid, noCache: true });
+  const c1 = 13;
+  assert.equal(d.vocab.fieldSizes[c1], keys.length + 1);
+  const sorted = keys.slice().sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const off = d.vocab.fieldOffsets[c1];
+  keys.forEach((k, i) => assert.equal(d.train.ids[i * 39 + c1], off + sorted.indexOf(k), JSON.stringify(k)));
+  keys.forEach((k, i) => assert.equal(d.valid!.ids[(keys.length - 1 - i) * 39 + c1], off + sorted.indexOf(k)));
+  assert.equal(d.valid!.ids[keys.length * 39 + c1], off + keys.length); // unseen → OOV
+});
+
+test('parse worker and tiny read chunks: same encoding, errors and skipped rows as in-thread', async () => {
+  const dir = tmp();
+  const files = await writeSynthetic({ dir, rows: 2000, validRows: 300, testRows: 300, seed: 5, cardinality: 300 });
+  const crlf = put(dir, 'crlf.txt', readFileSync(files.train, 'utf8').split('\n').slice(0, 500).join('\r\n')); // no final newline
+  const libfm = put(dir, 'train.libfm', '1 1:1 2:1\n-1 3:1 2:1\n\n1 1:1 4:1');
+  const avazu = put(dir, 'train.csv', 'id,click,hour,C1\n1,0,14102100,a\n2,1,14102201,b\n3,0,14102100,a\n');
+  const runs = [
+    { format: 'criteo' as const, ...files, minCount: 2 },
+    { format: 'criteo' as const, train: crlf },
+    { format: 'libfm' as const, train: libfm },
+    { format: 'avazu' as const, train: avazu },
+  ];
+  const good = `1\t${I([])}\t${C([])}`;
+  const bad = put(dir, 'bad.txt', [good, good, `0\t${I(['x'])}\t${C([])}`, good, '0\t1'].join('\n'));
+  const inThread = await Promise.all(runs.map((r) => loadData({ ...r, noCache: true })));
+  const inThreadErr = await loadData({ format: 'criteo', train: bad, noCache: true }).catch((e: Error) => e.message);
+  const inThreadSkip = await loadData({ format: 'criteo', train: bad, noCache: true, skipBad: true });
+  const saved = { ...parseWorker };
+  try {
+    for (const chunkSize of [64, 1 << 12]) {
+      Object.assign(parseWorker, { minBytes: 0, chunkSize });
+      for (const [i, r] of runs.entries()) {
+        const w = await loadData({ ...r, noCache: true });
+        assert.deepEqual(w.vocab, inThread[i].vocab);
+        for (const k of ['train', 'valid', 'test'] as const) {
+          assert.deepEqual(w[k]?.ids, inThread[i][k]?.ids, `${r.format} ${k} chunk ${chunkSize}`);
+          assert.deepEqual(w[k]?.labels, inThread[i][k]?.labels);
+        }
+      }
+      await assert.rejects(loadData({ format: 'criteo', train: bad, noCache: true }), (e: Error) => e.message === inThreadErr);
+      const s = await loadData({ format: 'criteo', train: bad, noCache: true, skipBad: true });
+      assert.equal(s.skippedRows, 2);
+      assert.deepEqual(s.train.ids, inThreadSkip.train.ids);
+    }
+  } finally {
+    Object.assign(parseWorker, saved);
+  }
+  assert.match(String(inThreadErr), /bad\.txt:3: field I1: "x" is not a number/);
 });
 
 // ------------------------------------------------------------------ cache

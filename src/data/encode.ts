@@ -1,15 +1,14 @@
 // The two passes: count train (keeping each row's table entries, so train is parsed only once),
-// then map entries to ids; valid/test are parsed once and looked up in the train tables.
+// then map entries to ids; valid/test are parsed once and looked up in the train tables. Big files
+// are parsed in a worker thread while this one does the table lookups.
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { EncodedSplit } from './types.js';
 import { KeyTable } from './keytable.js';
 import { displayName, parseRows, type ParseProgress, type ParserSpec } from './parse-rows.js';
-import { transferList, type ParseWorkerData, type ParseWorkerMessage } from './parse-worker.js';
-import type { RowArrays } from './row.js';
+import type { ParseWorkerData, ParseWorkerMessage } from './parse-worker.js';
+import { transferList, type RowArrays } from './row.js';
 import { GrowF32, GrowI32 } from './grow.js';
-
-export { displayName };
 
 export interface PassOptions {
   skipBad: boolean;
@@ -23,10 +22,9 @@ export interface PassOptions {
  */
 export const parseWorker = { minBytes: 16 << 20, chunkSize: 1 << 20 };
 
-/** One chunk's good rows: field i of the rows (row-major) is keys[starts[i], ends[i]). */
+/** One chunk's good rows, laid out as in RowBatch (keys back to back, so only their ends are kept). */
 interface Batch {
   keys32: Int32Array;
-  starts: Int32Array;
   ends: Int32Array;
   hashes: Int32Array;
   labels: Float32Array;
@@ -68,7 +66,7 @@ function inWorker(path: string, spec: ParserSpec, skipBad: boolean, take: (b: Ba
         if (m.type === 'batch') {
           const a: RowArrays = m.arrays;
           const keys32 = new Int32Array(a.keys.buffer, a.keys.byteOffset, a.keys.byteLength >> 2);
-          take({ keys32, starts: a.starts, ends: a.ends, hashes: a.hashes, labels: a.labels, rows: m.rows, fields: m.fields }, m.progress);
+          take({ keys32, ends: a.ends, hashes: a.hashes, labels: a.labels, rows: m.rows, fields: m.fields }, m.progress);
           worker.postMessage(a, transferList(a));
         } else if (m.type === 'done') finish(null, m.progress.skipped);
         else finish(new Error(m.message));
@@ -104,9 +102,14 @@ export async function countTrain(path: string, spec: ParserSpec, o: PassOptions)
     }
     const at = entries.reserve(b.rows * F, est * F);
     const out = entries.data;
-    const keys = b.keys32, st = b.starts, en = b.ends, h = b.hashes;
+    const keys = b.keys32, ends = b.ends, h = b.hashes;
+    let s = 0;
     for (let i = 0; i < b.rows * F; i += F) {
-      for (let j = 0; j < F; j++) out[at + i + j] = tables[j].add(keys, st[i + j], en[i + j], h[i + j]);
+      for (let j = 0; j < F; j++) {
+        const e = ends[i + j];
+        out[at + i + j] = tables[j].add(keys, s, e, h[i + j]);
+        s = (e + 3) & ~3;
+      }
     }
     entries.len += b.rows * F;
     labels.append(b.labels, b.rows, est);
@@ -141,11 +144,14 @@ export async function encodeSplit(
     }
     const at = ids.reserve(b.rows * F, est * F);
     const out = ids.data;
-    const keys = b.keys32, st = b.starts, en = b.ends, h = b.hashes, tables = c.tables;
+    const keys = b.keys32, ends = b.ends, h = b.hashes, tables = c.tables;
+    let s = 0;
     for (let i = 0; i < b.rows * F; i += F) {
       for (let j = 0; j < F; j++) {
-        const e = tables[j].find(keys, st[i + j], en[i + j], h[i + j]);
-        out[at + i + j] = e < 0 ? oov[j] : remaps[j][e];
+        const e = ends[i + j];
+        const entry = tables[j].find(keys, s, e, h[i + j]);
+        out[at + i + j] = entry < 0 ? oov[j] : remaps[j][entry];
+        s = (e + 3) & ~3;
       }
     }
     ids.len += b.rows * F;

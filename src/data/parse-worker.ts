@@ -1,10 +1,11 @@
 // Parse worker: runs parseRows on one file and posts each chunk's rows (arrays transferred, not
 // copied) to the thread that counts or encodes them, so parsing overlaps the hash-table work.
 // The consumer posts the arrays back for reuse; at most MAX_IN_FLIGHT batches are outstanding,
-// which bounds memory when the consumer is the slower side.
+// which bounds memory when the consumer is the slower side. This module is only ever a worker's
+// entry point (importing it elsewhere would run it).
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseRows, type ParseProgress, type ParserSpec } from './parse-rows.js';
-import { RowBatch, type RowArrays } from './row.js';
+import { RowBatch, transferList, type RowArrays } from './row.js';
 
 export interface ParseWorkerData {
   path: string;
@@ -20,10 +21,6 @@ export type ParseWorkerMessage =
   | { type: 'error'; message: string };
 
 const MAX_IN_FLIGHT = 3;
-
-export function transferList(a: RowArrays): ArrayBuffer[] {
-  return [a.keys.buffer, a.starts.buffer, a.ends.buffer, a.hashes.buffer, a.labels.buffer] as ArrayBuffer[];
-}
 
 if (parentPort) {
   const port = parentPort;
@@ -52,5 +49,5 @@ if (parentPort) {
   } catch (e) {
     post({ type: 'error', message: (e as Error).message });
   }
-  port.close();
+  // Stays alive (listening) until the consumer terminates it, so 'exit' never races the last message.
 }

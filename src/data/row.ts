@@ -13,18 +13,24 @@ export class BadRow extends Error {
 /** The arrays behind a RowBatch (transferable between threads). */
 export interface RowArrays {
   keys: Uint8Array;
-  starts: Int32Array;
   ends: Int32Array;
   hashes: Int32Array;
   labels: Float32Array;
+}
+
+/** The buffers to transfer when posting RowArrays to another thread. */
+export function transferList(a: RowArrays): ArrayBuffer[] {
+  return [a.keys.buffer, a.ends.buffer, a.hashes.buffer, a.labels.buffer] as ArrayBuffer[];
 }
 
 export class RowBatch {
   /** Key bytes; each key starts 4-byte aligned and is zero-padded to a word (see KeyTable). */
   keys!: Uint8Array;
   keys32!: Int32Array;
-  /** Field i (row-major over rows, then fields) is keys[starts[i], ends[i]). */
-  starts!: Int32Array;
+  /**
+   * Field i (row-major over rows, then fields) is keys[start, ends[i]), where start is 0 for the
+   * first and ends[i - 1] rounded up to a word otherwise: keys are stored back to back.
+   */
   ends!: Int32Array;
   hashes!: Int32Array;
   labels!: Float32Array;
@@ -41,7 +47,7 @@ export class RowBatch {
 
   constructor(arrays?: RowArrays) {
     this.adopt(arrays ?? {
-      keys: new Uint8Array(1024), starts: new Int32Array(64), ends: new Int32Array(64), hashes: new Int32Array(64),
+      keys: new Uint8Array(1024), ends: new Int32Array(64), hashes: new Int32Array(64),
       labels: new Float32Array(64),
     });
   }
@@ -50,7 +56,6 @@ export class RowBatch {
   adopt(a: RowArrays): void {
     this.keys = a.keys;
     this.keys32 = new Int32Array(a.keys.buffer, a.keys.byteOffset, a.keys.byteLength >> 2);
-    this.starts = a.starts;
     this.ends = a.ends;
     this.hashes = a.hashes;
     this.labels = a.labels;
@@ -58,7 +63,7 @@ export class RowBatch {
   }
 
   arrays(): RowArrays {
-    return { keys: this.keys, starts: this.starts, ends: this.ends, hashes: this.hashes, labels: this.labels };
+    return { keys: this.keys, ends: this.ends, hashes: this.hashes, labels: this.labels };
   }
 
   clear(): void {
@@ -108,7 +113,6 @@ export class RowBatch {
   closeField(k: number, hash: number): void {
     const j = this.nf++;
     if (j === this.hashes.length) this.growFields();
-    this.starts[j] = this.pos;
     this.ends[j] = k;
     this.hashes[j] = hash;
     this.pos = (k + 3) & ~3;
@@ -117,8 +121,8 @@ export class RowBatch {
   /**
    * Pushes the field that starts at byte p and ends at the next `delim` byte or at e, reading
    * `view` four bytes at a time (the caller guarantees e + 4 <= view.byteLength); returns its end.
-   * Word-wise scanning and hashing is several times faster than a byte loop for Criteo's
-   * 8-character keys.
+   * The loaded words are the key words, so finding the delimiter, copying and hashing take one
+   * step per word rather than per byte.
    */
   pushDelimited(view: DataView, p: number, e: number, delim: number): number {
     const delim4 = Math.imul(delim, 0x01010101);
@@ -152,7 +156,6 @@ export class RowBatch {
       b.set(a);
       return b;
     };
-    this.starts = g(this.starts);
     this.ends = g(this.ends);
     this.hashes = g(this.hashes);
   }

@@ -150,5 +150,5 @@ export {
 
 export {
   expandRows, fakeQuantStaged, gatherF32, gatherQuant, prepareRows, roundingRowKey, scatterRows, stageQuant, stepsStaged,
-  updateF32, updateQuant, writeBackQuant,
+  stepsWriteBackStaged, updateF32, updateLearnQuant, updateQuant, writeBackQuant,
 } from './sparse';

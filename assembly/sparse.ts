@@ -502,63 +502,130 @@ export function fakeQuantStaged(
 }
 
 /**
- * QuantizedTable.updateStepsStaged: per staged row, ds = lsqBackward(w, dq)·gscale, a step of the
- * step optimizer (adam: lazy SparseAdam with stepSize a; else sgd with lr), Δ = max(|Δ'|, 1e-8).
+ * One row's new Δ from ∂L/∂Q: ds = lsqBackward(w, dq)·gscale, a step of the step optimizer
+ * (adam: lazy SparseAdam with stepSize a; else sgd with lr), then max(|Δ'|, 1e-8). w, dq: the row.
  */
+// @ts-ignore: decorator
+@inline
+function learnStep(
+  w: usize, dq: usize, dim: i32, r: i32, s: f64, lo: f64, hi: f64, gscale: f64,
+  adam: i32, sm: usize, sv: usize, lr: f64, a: f64, c1: f64, c2: f64, eps: f64,
+): f32 {
+  let ds: f64 = 0;
+  const vs = f64x2.splat(s), vlo = f64x2.splat(lo), vhi = f64x2.splat(hi);
+  let j = 0;
+  for (; j + 2 <= dim; j += 2) {
+    // the products g·∂Q/∂Δ two at a time, summed in element order like the scalar loop
+    const o = <usize>j << 2;
+    const x = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(w + o)), vs);
+    const g = f64x2.promote_low_f32x4(v128.load64_zero(dq + o));
+    const inner = f64x2.sub(roundHalfAway2(x), x);
+    const c = v128.bitselect(vlo, v128.bitselect(vhi, inner, f64x2.gt(x, vhi)), f64x2.lt(x, vlo));
+    const p = f64x2.mul(g, c);
+    ds += f64x2.extract_lane(p, 0);
+    ds += f64x2.extract_lane(p, 1);
+  }
+  for (; j < dim; j++) {
+    const o = <usize>j << 2;
+    const x = <f64>load<f32>(w + o) / s;
+    const g = <f64>load<f32>(dq + o);
+    if (x < lo) ds += g * lo;
+    else if (x > hi) ds += g * hi;
+    else ds += g * (roundHalfAway(x) - x);
+  }
+  ds *= gscale;
+  let p: f64;
+  if (adam) {
+    const mp = sm + (<usize>r << 2), vp = sv + (<usize>r << 2);
+    const m0 = <f64>load<f32>(mp);
+    const v0 = <f64>load<f32>(vp);
+    const m = <f32>(m0 + c1 * (ds - m0));
+    const v = <f32>(v0 + c2 * (ds * ds - v0));
+    store<f32>(mp, m);
+    store<f32>(vp, v);
+    p = s - (a * <f64>m) / (Math.sqrt(<f64>v) + eps);
+  } else {
+    p = s - lr * ds;
+  }
+  return <f32>Math.max(Math.abs(p), MIN_STEP);
+}
+
+// @ts-ignore: decorator
+@inline
+function touchSteps(rows: usize, i: i32, count: i32, steps: usize, adam: i32, sm: usize, sv: usize): void {
+  const i1 = blockEnd(i, count);
+  touch(rows, i, i1, steps, 4);
+  if (adam) {
+    touch(rows, i, i1, sm, 4);
+    touch(rows, i, i1, sv, 4);
+  }
+}
+
+/** QuantizedTable.updateStepsStaged: learnStep for every staged row. */
 export function stepsStaged(
   stagedW: usize, stagedRows: usize, count: i32, dim: i32, dq: usize, steps: usize, lo: f64, hi: f64, gscale: f64,
   adam: i32, sm: usize, sv: usize, lr: f64, a: f64, c1: f64, c2: f64, eps: f64,
 ): void {
   for (let i = 0; i < count; i++) {
+    if (!(i & (BLOCK - 1))) touchSteps(stagedRows, i, count, steps, adam, sm, sv);
+    const r = load<i32>(stagedRows + (<usize>i << 2));
+    const sp = steps + (<usize>r << 2);
+    const o = <usize>i * <usize>dim << 2;
+    store<f32>(sp, learnStep(stagedW + o, dq + o, dim, r, <f64>load<f32>(sp), lo, hi, gscale, adam, sm, sv, lr, a, c1, c2, eps));
+  }
+}
+
+/** QuantizedTable.updateStepsAndWriteBack: stepsStaged then writeBackQuant, one pass over the rows. */
+export function stepsWriteBackStaged(
+  stagedW: usize, stagedRows: usize, count: i32, dim: i32, dq: usize, steps: usize, lo: f64, hi: f64, gscale: f64,
+  adam: i32, sm: usize, sv: usize, lr: f64, a: f64, c1: f64, c2: f64, eps: f64,
+  codes: usize, rb: i32, bits: i32, stochastic: i32, rseed: u32, step: i32,
+): void {
+  for (let i = 0; i < count; i++) {
     if (!(i & (BLOCK - 1))) {
-      const i1 = blockEnd(i, count);
-      touch(stagedRows, i, i1, steps, 4);
-      if (adam) {
-        touch(stagedRows, i, i1, sm, 4);
-        touch(stagedRows, i, i1, sv, 4);
-      }
+      touchSteps(stagedRows, i, count, steps, adam, sm, sv);
+      touch(stagedRows, i, blockEnd(i, count), codes, rb);
     }
     const r = load<i32>(stagedRows + (<usize>i << 2));
     const sp = steps + (<usize>r << 2);
-    const s = <f64>load<f32>(sp);
-    const base = <usize>i * <usize>dim;
-    let ds: f64 = 0;
-    const vs = f64x2.splat(s), vlo = f64x2.splat(lo), vhi = f64x2.splat(hi);
-    let j = 0;
-    for (; j + 2 <= dim; j += 2) {
-      // the products g·∂Q/∂Δ two at a time, summed in element order like the scalar loop
-      const o = (base + <usize>j) << 2;
-      const x = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(stagedW + o)), vs);
-      const g = f64x2.promote_low_f32x4(v128.load64_zero(dq + o));
-      const inner = f64x2.sub(roundHalfAway2(x), x);
-      const c = v128.bitselect(vlo, v128.bitselect(vhi, inner, f64x2.gt(x, vhi)), f64x2.lt(x, vlo));
-      const p = f64x2.mul(g, c);
-      ds += f64x2.extract_lane(p, 0);
-      ds += f64x2.extract_lane(p, 1);
-    }
-    for (; j < dim; j++) {
-      const o = (base + <usize>j) << 2;
-      const x = <f64>load<f32>(stagedW + o) / s;
-      const g = <f64>load<f32>(dq + o);
-      if (x < lo) ds += g * lo;
-      else if (x > hi) ds += g * hi;
-      else ds += g * (roundHalfAway(x) - x);
-    }
-    ds *= gscale;
-    let p: f64;
+    const o = <usize>i * <usize>dim << 2;
+    const ns = learnStep(stagedW + o, dq + o, dim, r, <f64>load<f32>(sp), lo, hi, gscale, adam, sm, sv, lr, a, c1, c2, eps);
+    store<f32>(sp, ns);
+    quantRow(stagedW + o, dim, bits, ns, stochastic, stochastic ? roundingRowKey(rseed, step, r) : 0, codes + <usize>r * <usize>rb);
+  }
+}
+
+/**
+ * alpt-fast's QuantizedTable.update, one pass per row: dequantize → sparse optimizer → Δ from the
+ * first backward's gradient (learnStep) → quantize under the new Δ. buf: dim f32.
+ */
+export function updateLearnQuant(
+  codes: usize, rb: i32, bits: i32, dim: i32, steps: usize, rows: usize, count: i32, grads: usize,
+  kind: i32, m: usize, v: usize, rate: f64, c1: f64, c2: f64, eps: f64,
+  lo: f64, hi: f64, gscale: f64, adam: i32, sm: usize, sv: usize, slr: f64, sa: f64, sc1: f64, sc2: f64, seps: f64,
+  stochastic: i32, rseed: u32, step: i32, buf: usize,
+): void {
+  const bytes = <usize>dim << 2;
+  const sBytes: usize = kind == ROWWISE ? 4 : bytes;
+  for (let i0 = 0; i0 < count; i0 += BLOCK) {
+    const i1 = blockEnd(i0, count);
+    touchQuantRows(rows, i0, i1, codes, rb, steps, m, v, sBytes);
     if (adam) {
-      const mp = sm + (<usize>r << 2), vp = sv + (<usize>r << 2);
-      const m0 = <f64>load<f32>(mp);
-      const v0 = <f64>load<f32>(vp);
-      const m = <f32>(m0 + c1 * (ds - m0));
-      const v = <f32>(v0 + c2 * (ds * ds - v0));
-      store<f32>(mp, m);
-      store<f32>(vp, v);
-      p = s - (a * <f64>m) / (Math.sqrt(<f64>v) + eps);
-    } else {
-      p = s - lr * ds;
+      touch(rows, i0, i1, sm, 4);
+      touch(rows, i0, i1, sv, 4);
     }
-    store<f32>(sp, <f32>Math.max(Math.abs(p), MIN_STEP));
+    for (let i = i0; i < i1; i++) {
+      const r = load<i32>(rows + (<usize>i << 2));
+      const c = codes + <usize>r * <usize>rb;
+      const sp = steps + (<usize>r << 2);
+      const s = load<f32>(sp);
+      const g = grads + <usize>i * bytes;
+      dequantRow(c, dim, bits, s, buf);
+      optRow(buf, g, dim, r, kind, m, v, rate, c1, c2, eps);
+      const ns = learnStep(buf, g, dim, r, <f64>s, lo, hi, gscale, adam, sm, sv, slr, sa, sc1, sc2, seps);
+      store<f32>(sp, ns);
+      quantRow(buf, dim, bits, ns, stochastic, stochastic ? roundingRowKey(rseed, step, r) : 0, c);
+    }
   }
 }
 

@@ -119,11 +119,18 @@ for (const method of METHODS) {
               assertSameF32(outT, outW, count * dim, `fakeQuantizeStaged step ${step}`);
               const dq = Float32Array.from({ length: count * dim }, () => rng.normal());
               dqW.set(dq);
-              ts.updateStepsStaged(dq, step);
-              wa.updateStepsStaged(dqW, step);
-              assertSameState(ts, wa, `updateStepsStaged step ${step}`);
-              ts.writeBackStaged(step);
-              wa.writeBackStaged(step);
+              if (step % 2) {
+                ts.updateStepsStaged(dq, step);
+                wa.updateStepsStaged(dqW, step);
+                assertSameState(ts, wa, `updateStepsStaged step ${step}`);
+                ts.writeBackStaged(step);
+                wa.writeBackStaged(step);
+              } else {
+                // the fused kernel on the wasm side against the two phases in TypeScript
+                ts.updateStepsStaged(dq, step);
+                ts.writeBackStaged(step);
+                wa.updateStepsAndWriteBack(dqW, step);
+              }
             } else {
               ts.update(rows, count, grads, step);
               wa.update(rowsW, count, gradW, step);
@@ -131,8 +138,8 @@ for (const method of METHODS) {
             assertSameState(ts, wa, `step ${step}`);
           }
           if (method === 'fp32') expectCalls(['gatherF32', 'updateF32']);
-          else if (method === 'alpt') expectCalls(['gatherQuant', 'stageQuant', 'fakeQuantStaged', 'stepsStaged', 'writeBackQuant']);
-          else if (method === 'alpt-fast') expectCalls(['gatherQuant', 'stageQuant', 'stepsStaged', 'writeBackQuant']);
+          else if (method === 'alpt') expectCalls(['gatherQuant', 'stageQuant', 'fakeQuantStaged', 'stepsStaged', 'writeBackQuant', 'stepsWriteBackStaged']);
+          else if (method === 'alpt-fast') expectCalls(['gatherQuant', 'updateLearnQuant']);
           else if (method !== 'lsq') expectCalls(['gatherQuant', 'updateQuant']);
           assert.deepEqual(wa.memory(), ts.memory());
           // state()/load() round trip into a wasm table
@@ -241,9 +248,8 @@ test('2 threads: per-row kernels split across workers ≡ TypeScript tables', as
           const dq = Float32Array.from({ length: count * dim }, () => rng.normal());
           dqW.set(dq);
           ts.updateStepsStaged(dq, step);
-          wa.updateStepsStaged(dqW, step);
           ts.writeBackStaged(step);
-          wa.writeBackStaged(step);
+          wa.updateStepsAndWriteBack(dqW, step);
         } else {
           ts.update(rows, count, grads, step);
           wa.update(rowsW, count, gradW, step);

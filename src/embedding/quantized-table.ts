@@ -133,6 +133,21 @@ export class QuantizedTable implements EmbeddingTable {
    */
   update(rows: Int32Array, count: number, grads: Float32Array, step: number): void {
     if (this.stepMode === 'learned') {
+      const so = this.stepOpt!;
+      const p = this.p;
+      const q = p !== null && count > 0 ? ptrsOf(this.k!, rows, grads) : null;
+      if (q !== null) {
+        // The same three phases fused per row, so each table row is visited once.
+        const o = this.opt;
+        o.begin(step);
+        so.begin(step);
+        this.k!.ex.updateLearnQuant(p![0], this.rowBytes, this.bits, this.dim, p![1], q[0], count, q[1],
+          o.kind, p![2], p![3], o.rate, 1 - o.beta1, 1 - o.beta2, o.eps,
+          this.lo, this.hi, this.gscale, so.m !== null ? 1 : 0, p![4], p![5], so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps,
+          +this.stochastic, this.rseed, step, p![6]);
+        this.stagedCount = 0;
+        return;
+      }
       this.stageUpdate(rows, count, grads, step);
       this.updateStepsStaged(grads, step); // ∂L/∂Q taken from the first backward (grads are read-only)
       this.writeBackStaged(step);
@@ -226,6 +241,22 @@ export class QuantizedTable implements EmbeddingTable {
     }
   }
 
+
+  /** updateStepsStaged(dq) then writeBackStaged(), in one pass over the rows where kernels exist. */
+  updateStepsAndWriteBack(dq: Float32Array, step: number): void {
+    const so = this.stepOpt;
+    const p = this.p;
+    const q = so !== null && p !== null && this.stagedCount > 0 ? ptrsOf(this.k!, this.stagedW, this.stagedRows, dq) : null;
+    if (q === null) {
+      this.updateStepsStaged(dq, step);
+      this.writeBackStaged(step);
+      return;
+    }
+    so!.begin(step);
+    this.k!.ex.stepsWriteBackStaged(q[0], q[1], this.stagedCount, this.dim, q[2], p![1], this.lo, this.hi, this.gscale,
+      so!.m !== null ? 1 : 0, p![4], p![5], so!.lr, so!.rate, 1 - so!.beta1, 1 - so!.beta2, so!.eps,
+      p![0], this.rowBytes, this.bits, +this.stochastic, this.rseed, step);
+  }
 
   /** Write the staged rows back as codes under the current Δ (table rounding, stochastic by default). */
   writeBackStaged(step: number): void {

@@ -87,6 +87,8 @@ export interface AdaptiveStepTable extends EmbeddingTable {
   updateStepsStaged(dq: Float32Array, step: number): void;
   /** Write the staged rows back as codes (stochastic rounding under the current Δ). */
   writeBackStaged(step: number): void;
+  /** updateStepsStaged(dq) then writeBackStaged(), fused where the backend has kernels. */
+  updateStepsAndWriteBack(dq: Float32Array, step: number): void;
 }
 
 export function isAdaptive(t: EmbeddingTable): t is AdaptiveStepTable {

@@ -23,7 +23,7 @@ export const SPLIT_KERNELS = [
   'colSums', 'bnForward', 'bnBackward', 'reluForward', 'reluBackward', 'crossForward', 'crossBackwardRows',
   'crossBackwardCols', 'addInto', 'scaleInPlace', 'adam', 'copyBlock',
   'gatherQuant', 'gatherF32', 'updateF32', 'updateQuant', 'stageQuant', 'writeBackQuant', 'fakeQuantStaged',
-  'stepsStaged', 'expandRows',
+  'stepsStaged', 'stepsWriteBackStaged', 'updateLearnQuant', 'expandRows',
 ] as const;
 export type SplitKernel = (typeof SPLIT_KERNELS)[number];
 export const JOB_GEMM = 0;
@@ -39,7 +39,7 @@ export const errSlot = (threads: number, t: number): number => DONE + threads + 
  * Float64 job parameters: [kind, nargs, countArg, scratchArg], MAX_ARGS arguments, MAX_ARGS
  * strides, then [i0, i1, j0, j1, scratch] per thread (split jobs use [i0, i1) as [lo, hi)).
  */
-export const MAX_ARGS = 24;
+export const MAX_ARGS = 32;
 const HEAD = 4;
 const ARGS = HEAD;
 const STRIDES = ARGS + MAX_ARGS;

@@ -37,6 +37,17 @@ export interface SparseExports {
     stagedW: number, stagedRows: number, count: number, dim: number, dq: number, steps: number, lo: number, hi: number,
     gscale: number, adam: number, sm: number, sv: number, lr: number, a: number, c1: number, c2: number, eps: number,
   ): void;
+  stepsWriteBackStaged(
+    stagedW: number, stagedRows: number, count: number, dim: number, dq: number, steps: number, lo: number, hi: number,
+    gscale: number, adam: number, sm: number, sv: number, lr: number, a: number, c1: number, c2: number, eps: number,
+    codes: number, rb: number, bits: number, stochastic: number, rseed: number, step: number,
+  ): void;
+  updateLearnQuant(
+    codes: number, rb: number, bits: number, dim: number, steps: number, rows: number, count: number, grads: number,
+    kind: number, m: number, v: number, rate: number, c1: number, c2: number, eps: number,
+    lo: number, hi: number, gscale: number, adam: number, sm: number, sv: number, slr: number, sa: number, sc1: number,
+    sc2: number, seps: number, stochastic: number, rseed: number, step: number, buf: number,
+  ): void;
   expandRows(v: number, inv: number, slots: number, dim: number, x: number): void;
   scatterRows(dx: number, inv: number, slots: number, dim: number, g: number, count: number): void;
   roundingRowKey(rseed: number, step: number, row: number): number;
@@ -69,6 +80,8 @@ const ROW_SPLITS: Partial<Record<keyof SparseExports & SplitKernel, { countArg: 
   writeBackQuant: { countArg: 2, dimArg: 6, moves: [[0, 'dim'], [1, 'one']] },
   fakeQuantStaged: { countArg: 2, dimArg: 3, moves: [[0, 'dim'], [1, 'one'], [7, 'dim']] },
   stepsStaged: { countArg: 2, dimArg: 3, moves: [[0, 'dim'], [1, 'one'], [4, 'dim']] },
+  stepsWriteBackStaged: { countArg: 2, dimArg: 3, moves: [[0, 'dim'], [1, 'one'], [4, 'dim']] },
+  updateLearnQuant: { countArg: 6, dimArg: 3, moves: [[5, 'one'], [7, 'dim']], scratchArg: 29 },
   expandRows: { countArg: 2, dimArg: 3, moves: [[1, 'one'], [4, 'dim']] },
 };
 const ROW_UNIT = 16;

@@ -114,8 +114,8 @@ export class StepRunner {
     this.model.setParamGrads?.(false);
     const dq = this.model.backward(dlogits, batch).dx0;
     this.model.setParamGrads?.(true);
-    table.updateStepsStaged(lk.scatter(dq), step);
+    const dqRows = lk.scatter(dq);
     this.timer?.start('sparse');
-    table.writeBackStaged(step);
+    table.updateStepsAndWriteBack(dqRows, step);
   }
 }

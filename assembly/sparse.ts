@@ -421,20 +421,8 @@ export function updateQuant(
   kind: i32, m: usize, v: usize, rate: f64, c1: f64, c2: f64, eps: f64,
   stochastic: i32, rseed: u32, step: i32, buf: usize,
 ): void {
-  const bytes = <usize>dim << 2;
-  const sBytes: usize = kind == ROWWISE ? 4 : bytes;
-  for (let i0 = 0; i0 < count; i0 += BLOCK) {
-    const i1 = blockEnd(i0, count);
-    touchQuantRows(rows, i0, i1, codes, rb, steps, m, v, sBytes);
-    for (let i = i0; i < i1; i++) {
-      const r = load<i32>(rows + (<usize>i << 2));
-      const c = codes + <usize>r * <usize>rb;
-      const s = load<f32>(steps + (<usize>r << 2));
-      dequantRow(c, dim, bits, s, buf);
-      optRow(buf, grads + <usize>i * bytes, dim, r, kind, m, v, rate, c1, c2, eps);
-      quantRow(buf, dim, bits, s, stochastic, stochastic ? roundingRowKey(rseed, step, r) : 0, c);
-    }
-  }
+  updateRows(codes, rb, bits, dim, steps, rows, count, grads, kind, m, v, rate, c1, c2, eps,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, stochastic, rseed, step, buf);
 }
 
 /** QuantizedTable.stageUpdate: rows → stagedRows, dequantized + optimizer-updated rows → stagedW. */
@@ -605,12 +593,25 @@ export function updateLearnQuant(
   lo: f64, hi: f64, gscale: f64, adam: i32, sm: usize, sv: usize, slr: f64, sa: f64, sc1: f64, sc2: f64, seps: f64,
   stochastic: i32, rseed: u32, step: i32, buf: usize,
 ): void {
+  updateRows(codes, rb, bits, dim, steps, rows, count, grads, kind, m, v, rate, c1, c2, eps,
+    1, lo, hi, gscale, adam, sm, sv, slr, sa, sc1, sc2, seps, stochastic, rseed, step, buf);
+}
+
+/** updateQuant (learn = 0: Δ stays) and updateLearnQuant (learn = 1: Δ from learnStep first). */
+// @ts-ignore: decorator
+@inline
+function updateRows(
+  codes: usize, rb: i32, bits: i32, dim: i32, steps: usize, rows: usize, count: i32, grads: usize,
+  kind: i32, m: usize, v: usize, rate: f64, c1: f64, c2: f64, eps: f64,
+  learn: i32, lo: f64, hi: f64, gscale: f64, adam: i32, sm: usize, sv: usize, slr: f64, sa: f64, sc1: f64, sc2: f64, seps: f64,
+  stochastic: i32, rseed: u32, step: i32, buf: usize,
+): void {
   const bytes = <usize>dim << 2;
   const sBytes: usize = kind == ROWWISE ? 4 : bytes;
   for (let i0 = 0; i0 < count; i0 += BLOCK) {
     const i1 = blockEnd(i0, count);
     touchQuantRows(rows, i0, i1, codes, rb, steps, m, v, sBytes);
-    if (adam) {
+    if (learn && adam) {
       touch(rows, i0, i1, sm, 4);
       touch(rows, i0, i1, sv, 4);
     }
@@ -622,8 +623,11 @@ export function updateLearnQuant(
       const g = grads + <usize>i * bytes;
       dequantRow(c, dim, bits, s, buf);
       optRow(buf, g, dim, r, kind, m, v, rate, c1, c2, eps);
-      const ns = learnStep(buf, g, dim, r, <f64>s, lo, hi, gscale, adam, sm, sv, slr, sa, sc1, sc2, seps);
-      store<f32>(sp, ns);
+      let ns = s;
+      if (learn) {
+        ns = learnStep(buf, g, dim, r, <f64>s, lo, hi, gscale, adam, sm, sv, slr, sa, sc1, sc2, seps);
+        store<f32>(sp, ns);
+      }
       quantRow(buf, dim, bits, ns, stochastic, stochastic ? roundingRowKey(rseed, step, r) : 0, c);
     }
   }

@@ -241,7 +241,6 @@ export class QuantizedTable implements EmbeddingTable {
     }
   }
 
-
   /** updateStepsStaged(dq) then writeBackStaged(), in one pass over the rows where kernels exist. */
   updateStepsAndWriteBack(dq: Float32Array, step: number): void {
     const so = this.stepOpt;

@@ -37,7 +37,9 @@ export function createWasmOps(heap: WasmHeap, pool: KernelPool): ElementwiseOps 
     }
     return dsPtr;
   };
-  const byElements = (n: number, countArg: number, moved: number[]) => ({ total: n, unit: 16, work: 1, countArg, strides: flat(countArg + 1 + 16, moved) });
+  // Flat kernels over n elements: the count argument is n; moved arrays advance 4 bytes per element.
+  const byElements = (n: number, nargs: number, countArg: number, moved: number[]) =>
+    ({ total: n, unit: 16, work: 1, countArg, strides: flat(nargs, moved) });
   const colStrides = (n: number, moved: number[], scratchArg: number, scratchStride: number): number[] => {
     const st = flat(n, moved);
     st[scratchArg] = scratchStride;
@@ -87,12 +89,12 @@ export function createWasmOps(heap: WasmHeap, pool: KernelPool): ElementwiseOps 
     relu(x, n, y) {
       const p = place(x, n, y, n);
       if (!p) return jsOps.relu(x, n, y);
-      pool.split('reluForward', [p[0], n, p[1]], byElements(n, 1, [0, 2]));
+      pool.split('reluForward', [p[0], n, p[1]], byElements(n, 3, 1, [0, 2]));
     },
     reluBackward(dy, y, n, dx) {
       const p = place(dy, n, y, n, dx, n);
       if (!p) return jsOps.reluBackward(dy, y, n, dx);
-      pool.split('reluBackward', [p[0], p[1], n, p[2]], byElements(n, 2, [0, 1, 3]));
+      pool.split('reluBackward', [p[0], p[1], n, p[2]], byElements(n, 4, 2, [0, 1, 3]));
     },
     crossForward(x0, xl, w, b, rows, cols, s, xn) {
       const n = rows * cols;
@@ -116,7 +118,7 @@ export function createWasmOps(heap: WasmHeap, pool: KernelPool): ElementwiseOps 
     addInto(dst, src, n) {
       const p = place(dst, n, src, n);
       if (!p) return jsOps.addInto(dst, src, n);
-      pool.split('addInto', [p[0], p[1], n], byElements(n, 2, [0, 1]));
+      pool.split('addInto', [p[0], p[1], n], byElements(n, 3, 2, [0, 1]));
     },
     copyBlock(src, rows, cols, srcLd, dst, dstLd) {
       if (rows === 0 || cols === 0) return;
@@ -128,12 +130,12 @@ export function createWasmOps(heap: WasmHeap, pool: KernelPool): ElementwiseOps 
     scale(x, n, f) {
       const p = place(x, n);
       if (!p) return jsOps.scale(x, n, f);
-      pool.split('scaleInPlace', [p[0], n, f], byElements(n, 1, [0]));
+      pool.split('scaleInPlace', [p[0], n, f], byElements(n, 3, 1, [0]));
     },
     adam(w, g, m, v, n, beta1, beta2, stepSize, bc2Sqrt, eps, wd) {
       const p = place(w, n, g, n, m, n, v, n);
       if (!p) return jsOps.adam(w, g, m, v, n, beta1, beta2, stepSize, bc2Sqrt, eps, wd);
-      pool.split('adam', [p[0], p[1], p[2], p[3], n, beta1, beta2, 1 - beta1, 1 - beta2, stepSize, bc2Sqrt, eps, wd], byElements(n, 4, [0, 1, 2, 3]));
+      pool.split('adam', [p[0], p[1], p[2], p[3], n, beta1, beta2, 1 - beta1, 1 - beta2, stepSize, bc2Sqrt, eps, wd], byElements(n, 13, 4, [0, 1, 2, 3]));
     },
   };
 }

@@ -6,7 +6,7 @@ import { createTable, type TableMethod } from '../src/embedding/factory.js';
 import { BatchLookup } from '../src/embedding/batch-lookup.js';
 import { isAdaptive, type EmbeddingTable, type SparseOptimizerName } from '../src/embedding/table.js';
 import type { Backend } from '../src/kernels/backend.js';
-import type { SparseExports } from '../src/kernels/sparse.js';
+import type { SparseExports, SparseKernels } from '../src/kernels/sparse.js';
 import { createWasmBackend } from '../src/kernels/wasm.js';
 import { roundingRowKey } from '../src/quant/round.js';
 import { CounterRng } from '../src/util/rng.js';
@@ -61,14 +61,65 @@ function assertSameF32(x: Float32Array, y: Float32Array, n: number, what: string
   assert.equal(i, -1, `${what}: differs at byte ${i}`);
 }
 
-/** count distinct random rows. */
-function pickRows(rng: CounterRng, count: number): number[] {
-  const perm = Array.from({ length: ROWS }, (_, i) => i);
-  for (let i = ROWS - 1; i > 0; i--) {
+/** count distinct random rows out of total. */
+function pickRows(rng: CounterRng, count: number, total = ROWS): number[] {
+  const perm = Array.from({ length: total }, (_, i) => i);
+  for (let i = total - 1; i > 0; i--) {
     const j = Math.floor(rng.next() * (i + 1));
     [perm[i], perm[j]] = [perm[j], perm[i]];
   }
   return perm.slice(0, count);
+}
+
+/** Per-step buffers inside the wasm memory, for up to maxCount rows. */
+function wasmIo(k: SparseKernels, maxCount: number, dim: number) {
+  return {
+    rows: k.alloc(Int32Array, maxCount, 'rows'),
+    grads: k.alloc(Float32Array, maxCount * dim, 'grads'),
+    dq: k.alloc(Float32Array, maxCount * dim, 'dq'),
+    out: k.alloc(Float32Array, maxCount * dim, 'out'),
+    outT: new Float32Array(maxCount * dim),
+  };
+}
+
+/**
+ * One training step's table calls on the TypeScript table ts and the wasm table wa, comparing
+ * outputs and states byte for byte: gather, then update() or ALPT's staged phases. fused: the wasm
+ * side takes updateStepsAndWriteBack() where TypeScript runs the two phases.
+ */
+function stepBoth(
+  ts: EmbeddingTable, wa: EmbeddingTable, io: ReturnType<typeof wasmIo>, rng: CounterRng,
+  rows: Int32Array, grads: Float32Array, step: number, fused: boolean, what: string,
+): void {
+  const count = rows.length, n = count * ts.dim;
+  io.rows.set(rows);
+  io.grads.set(grads);
+  ts.gather(rows, count, io.outT);
+  wa.gather(io.rows, count, io.out);
+  assertSameF32(io.outT, io.out, n, `gather ${what}`);
+  if (isAdaptive(ts) && isAdaptive(wa)) {
+    ts.stageUpdate(rows, count, grads, step);
+    wa.stageUpdate(io.rows, count, io.grads, step);
+    ts.fakeQuantizeStaged(io.outT);
+    wa.fakeQuantizeStaged(io.out);
+    assertSameF32(io.outT, io.out, n, `fakeQuantizeStaged ${what}`);
+    const dq = Float32Array.from({ length: n }, () => rng.normal());
+    io.dq.set(dq);
+    ts.updateStepsStaged(dq, step);
+    if (fused) {
+      ts.writeBackStaged(step);
+      wa.updateStepsAndWriteBack(io.dq, step);
+    } else {
+      wa.updateStepsStaged(io.dq, step);
+      assertSameState(ts, wa, `updateStepsStaged ${what}`);
+      ts.writeBackStaged(step);
+      wa.writeBackStaged(step);
+    }
+  } else {
+    ts.update(rows, count, grads, step);
+    wa.update(io.rows, count, io.grads, step);
+  }
+  assertSameState(ts, wa, what);
 }
 
 test('roundingRowKey: wasm matches TypeScript', async () => {
@@ -95,47 +146,13 @@ for (const method of METHODS) {
           assertSameState(ts, wa, 'init');
           calls.clear();
           const rng = new CounterRng(5 + bits, dim);
-          const maxCount = 120;
-          const rowsW = k.alloc(Int32Array, maxCount, 'rows');
-          const gradW = k.alloc(Float32Array, maxCount * dim, 'grads');
-          const dqW = k.alloc(Float32Array, maxCount * dim, 'dq');
-          const outW = k.alloc(Float32Array, maxCount * dim, 'out');
-          const outT = new Float32Array(maxCount * dim);
+          const io = wasmIo(k, 120, dim);
           for (let step = 1; step <= 6; step++) {
             const count = 20 + Math.floor(rng.next() * 100);
             const rows = Int32Array.from(pickRows(rng, count));
             const scale = step % 2 ? 1 : 30; // large steps push values past the clip range
             const grads = Float32Array.from({ length: count * dim }, () => scale * rng.normal());
-            rowsW.set(rows);
-            gradW.set(grads);
-            ts.gather(rows, count, outT);
-            wa.gather(rowsW, count, outW);
-            assertSameF32(outT, outW, count * dim, `gather step ${step}`);
-            if (isAdaptive(ts) && isAdaptive(wa)) {
-              ts.stageUpdate(rows, count, grads, step);
-              wa.stageUpdate(rowsW, count, gradW, step);
-              ts.fakeQuantizeStaged(outT);
-              wa.fakeQuantizeStaged(outW);
-              assertSameF32(outT, outW, count * dim, `fakeQuantizeStaged step ${step}`);
-              const dq = Float32Array.from({ length: count * dim }, () => rng.normal());
-              dqW.set(dq);
-              if (step % 2) {
-                ts.updateStepsStaged(dq, step);
-                wa.updateStepsStaged(dqW, step);
-                assertSameState(ts, wa, `updateStepsStaged step ${step}`);
-                ts.writeBackStaged(step);
-                wa.writeBackStaged(step);
-              } else {
-                // the fused kernel on the wasm side against the two phases in TypeScript
-                ts.updateStepsStaged(dq, step);
-                ts.writeBackStaged(step);
-                wa.updateStepsAndWriteBack(dqW, step);
-              }
-            } else {
-              ts.update(rows, count, grads, step);
-              wa.update(rowsW, count, gradW, step);
-            }
-            assertSameState(ts, wa, `step ${step}`);
+            stepBoth(ts, wa, io, rng, rows, grads, step, step % 2 === 0, `step ${step}`);
           }
           if (method === 'fp32') expectCalls(['gatherF32', 'updateF32']);
           else if (method === 'alpt') expectCalls(['gatherQuant', 'stageQuant', 'fakeQuantStaged', 'stepsStaged', 'writeBackQuant', 'stepsWriteBackStaged']);
@@ -216,45 +233,13 @@ test('2 threads: per-row kernels split across workers ≡ TypeScript tables', as
         method, rows: rowsTotal, dim, bits, seed: 4, tableId: 1, optimizer: { name: opt, lr: 0.02 }, stepLr: 0.05, backend,
       });
       const ts = mk(), wa = mk(b2);
-      const k = b2.sparse!;
       const rng = new CounterRng(77, dim);
-      const maxCount = 9000;
-      const rowsW = k.alloc(Int32Array, maxCount, 'rows');
-      const gradW = k.alloc(Float32Array, maxCount * dim, 'grads');
-      const dqW = k.alloc(Float32Array, maxCount * dim, 'dq');
-      const outW = k.alloc(Float32Array, maxCount * dim, 'out');
-      const outT = new Float32Array(maxCount * dim);
+      const io = wasmIo(b2.sparse!, 9000, dim);
       for (let step = 1; step <= 3; step++) {
         const count = 5000 + Math.floor(rng.next() * 4000);
-        const perm = Int32Array.from({ length: rowsTotal }, (_, i) => i);
-        for (let i = rowsTotal - 1; i > 0; i--) {
-          const j = Math.floor(rng.next() * (i + 1));
-          [perm[i], perm[j]] = [perm[j], perm[i]];
-        }
-        const rows = perm.slice(0, count);
+        const rows = Int32Array.from(pickRows(rng, count, rowsTotal));
         const grads = Float32Array.from({ length: count * dim }, () => (step === 2 ? 30 : 1) * rng.normal());
-        rowsW.set(rows);
-        gradW.set(grads);
-        const what = `${method}-${bits} ${opt} dim ${dim} step ${step}`;
-        ts.gather(rows, count, outT);
-        wa.gather(rowsW, count, outW);
-        assertSameF32(outT, outW, count * dim, `gather ${what}`);
-        if (isAdaptive(ts) && isAdaptive(wa)) {
-          ts.stageUpdate(rows, count, grads, step);
-          wa.stageUpdate(rowsW, count, gradW, step);
-          ts.fakeQuantizeStaged(outT);
-          wa.fakeQuantizeStaged(outW);
-          assertSameF32(outT, outW, count * dim, `fakeQuantizeStaged ${what}`);
-          const dq = Float32Array.from({ length: count * dim }, () => rng.normal());
-          dqW.set(dq);
-          ts.updateStepsStaged(dq, step);
-          ts.writeBackStaged(step);
-          wa.updateStepsAndWriteBack(dqW, step);
-        } else {
-          ts.update(rows, count, grads, step);
-          wa.update(rowsW, count, gradW, step);
-        }
-        assertSameState(ts, wa, what);
+        stepBoth(ts, wa, io, rng, rows, grads, step, true, `${method}-${bits} ${opt} dim ${dim} step ${step}`);
       }
     }
   } finally {

@@ -15,3 +15,9 @@ export type { EmbeddingTable, AdaptiveStepTable, MemoryReport } from './embeddin
 export { memoryGrid } from './embedding/memory-report.js';
 export { buildModel, MODELS } from './models/registry.js';
 export type { CtrModel, ModelContext } from './models/model.js';
+export { loadModel, LoadedModel, sigmoid } from './predict/loaded-model.js';
+export type { ModelInfo, LoadOptions } from './predict/loaded-model.js';
+export type { RawRow, InputColumns } from './predict/raw-encoder.js';
+export { RowError } from './predict/raw-encoder.js';
+export { readModelFile, writeModelFile, modelFromCheckpoint } from './artifact/model-file.js';
+export type { ModelMeta, ModelFile, TableLayout } from './artifact/model-file.js';

@@ -1,15 +1,16 @@
 // Binary columnar cache of an encoded dataset, so a second run skips parsing:
 //   0 'ALPTDS' | 6 u16 version | 8 u32 meta length | 12 u32 crc32(meta + payload) | 16 f64 payload bytes | 24 zero
-//   32 JSON metadata, padded to 8 | per split: labels f32[n], ids i32[n*F], each padded to 8.
+//   32 JSON metadata, padded to 8 | per split: labels f32[n], ids i32[n*F], each padded to 8 |
+//   vocabulary keys: ends u32[k], bytes u8[…], each padded to 8.
 // Little-endian (typed arrays are written as they are in memory). Written to a temp file, then renamed.
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
-import * as zlib from 'node:zlib';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { EncodedSplit, Vocab } from './types.js';
+import type { EncodedSplit, InputSpec, Vocab, VocabKeys } from './types.js';
+import { crc32 } from '../util/checksum.js';
 
 export const CACHE_MAGIC = 'ALPTDS';
-export const CACHE_VERSION = 1;
+export const CACHE_VERSION = 2;
 const HEAD = 32;
 const SPLITS = ['train', 'valid', 'test'] as const;
 export type SplitName = (typeof SPLITS)[number];
@@ -17,12 +18,17 @@ export type SplitName = (typeof SPLITS)[number];
 export interface CachedData {
   vocab: Vocab;
   splits: Partial<Record<SplitName, EncodedSplit>>;
+  keys: VocabKeys;
+  input: InputSpec;
 }
 
 interface Meta {
   key: string;
   vocab: Vocab;
   splits: { name: SplitName; n: number; numFields: number; skipped: number }[];
+  input: InputSpec;
+  keyCount: number;
+  keyBytes: number;
 }
 
 /** Cache key: everything that changes the encoded result. */
@@ -39,7 +45,7 @@ const pad8 = (n: number): number => Math.ceil(n / 8) * 8;
 const bytes = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 export function writeCache(path: string, key: string, data: CachedData): void {
-  const meta: Meta = { key, vocab: data.vocab, splits: [] };
+  const meta: Meta = { key, vocab: data.vocab, splits: [], input: data.input, keyCount: data.keys.ends.length, keyBytes: data.keys.bytes.length };
   const payload: Uint8Array[] = [];
   for (const name of SPLITS) {
     const s = data.splits[name];
@@ -49,6 +55,10 @@ export function writeCache(path: string, key: string, data: CachedData): void {
       payload.push(bytes(a));
       if (a.byteLength % 8) payload.push(new Uint8Array(8 - (a.byteLength % 8)));
     }
+  }
+  for (const a of [data.keys.ends, data.keys.bytes]) {
+    payload.push(bytes(a));
+    if (a.byteLength % 8) payload.push(new Uint8Array(8 - (a.byteLength % 8)));
   }
   const json = Buffer.from(JSON.stringify(meta));
   const metaBuf = Buffer.alloc(pad8(json.length), 0x20);
@@ -109,8 +119,12 @@ export async function readCache(path: string, key: string): Promise<CachedData |
       off += pad8(s.n * s.numFields * 4);
       splits[s.name] = { n: s.n, numFields: s.numFields, ids, labels, skipped: s.skipped };
     }
+    const ends = new Uint32Array(body.buffer, off, meta.keyCount);
+    off += pad8(meta.keyCount * 4);
+    const keyBytes = new Uint8Array(body.buffer, off, meta.keyBytes);
+    off += pad8(meta.keyBytes);
     if (off !== body.length) throw new CacheError('layout does not match metadata');
-    return { vocab: meta.vocab, splits };
+    return { vocab: meta.vocab, splits, keys: { bytes: keyBytes, ends }, input: meta.input };
   } finally {
     await fh.close();
   }
@@ -126,23 +140,4 @@ async function readFully(fh: import('node:fs/promises').FileHandle, into: Uint8A
     if (bytesRead === 0) throw new CacheError('truncated');
     done += bytesRead;
   }
-}
-
-// zlib.crc32 is native from Node 20.15; older Node 20 falls back to a table version.
-type Crc = (data: Uint8Array, value: number) => number;
-const nativeCrc = (zlib as unknown as { crc32?: Crc }).crc32;
-let table: Int32Array | null = null;
-function crc32(data: Uint8Array, value: number): number {
-  if (nativeCrc) return nativeCrc(data, value);
-  if (!table) {
-    table = new Int32Array(256);
-    for (let i = 0; i < 256; i++) {
-      let c = i;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[i] = c;
-    }
-  }
-  let c = ~value;
-  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
 }

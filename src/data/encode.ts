@@ -36,12 +36,12 @@ interface Batch {
  * Calls onBatch for every chunk's good rows, in file order, with an estimate of the file's total
  * rows (from bytes read); bad rows throw `file:line: field ...` or are counted.
  */
-async function eachBatch(path: string, spec: ParserSpec, o: PassOptions, onBatch: (b: Batch, estRows: number, fieldNames: string[]) => void): Promise<number> {
+async function eachBatch(path: string, spec: ParserSpec, o: PassOptions, onBatch: (b: Batch, estRows: number, fieldNames: string[], header?: string) => void): Promise<number> {
   const size = statSync(path).size;
   let rows = 0;
   const take = (b: Batch, p: ParseProgress): void => {
     rows += b.rows;
-    if (b.rows > 0) onBatch(b, Math.ceil((rows * size * 1.02) / p.bytes) + 64, p.fieldNames);
+    if (b.rows > 0) onBatch(b, Math.ceil((rows * size * 1.02) / p.bytes) + 64, p.fieldNames, p.header);
     o.onProgress?.(o.phase, rows);
   };
   if (size < parseWorker.minBytes) {
@@ -82,6 +82,8 @@ function inWorker(path: string, spec: ParserSpec, skipBad: boolean, take: (b: Ba
 export interface Counted {
   tables: KeyTable[];
   fieldNames: string[];
+  /** The train file's header line (avazu, csv with header). */
+  header?: string;
   /** Per row and field: table entry index (row-major). */
   entries: Int32Array;
   labels: Float32Array;
@@ -92,13 +94,15 @@ export interface Counted {
 export async function countTrain(path: string, spec: ParserSpec, o: PassOptions): Promise<Counted> {
   let tables: KeyTable[] = [];
   let fieldNames: string[] = [];
+  let header: string | undefined;
   const entries = new GrowI32(1 << 20);
   const labels = new GrowF32(1 << 16);
-  const skipped = await eachBatch(path, spec, o, (b, est, names) => {
+  const skipped = await eachBatch(path, spec, o, (b, est, names, head) => {
     const F = b.fields;
     if (tables.length === 0) {
       tables = Array.from({ length: F }, () => new KeyTable());
       fieldNames = names.slice();
+      header = head;
     }
     const at = entries.reserve(b.rows * F, est * F);
     const out = entries.data;
@@ -115,7 +119,7 @@ export async function countTrain(path: string, spec: ParserSpec, o: PassOptions)
     labels.append(b.labels, b.rows, est);
   });
   if (labels.len === 0) throw new Error(`${displayName(path)}: no data rows`);
-  return { tables, fieldNames, entries: entries.trim(), labels: labels.trim(), n: labels.len, skipped };
+  return { tables, fieldNames, header, entries: entries.trim(), labels: labels.trim(), n: labels.len, skipped };
 }
 
 /** Train ids from the counted entries (in place). */

@@ -54,6 +54,11 @@ export class KeyTable {
     return Buffer.from(this.arena.buffer, this.arena.byteOffset + this.starts[id], this.lens[id]).toString('utf8');
   }
 
+  /** Key bytes of an entry (a view of the arena, valid until the next insert). */
+  keyBytes(id: number): Uint8Array {
+    return this.arena.subarray(this.starts[id], this.starts[id] + this.lens[id]);
+  }
+
   /** Byte-wise comparison of two entries' keys; for UTF-8 this is code-point order, like Python's sorted(). */
   compare(a: number, b: number): number {
     const ar = this.arena;

@@ -4,7 +4,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { DataOptions, EncodedSplit, LoadedData } from './types.js';
+import type { DataOptions, EncodedSplit, InputSpec, LoadedData } from './types.js';
 import { buildVocab } from './vocab.js';
 import { countTrain, encodeSplit, remapTrain, type PassOptions } from './encode.js';
 import { CacheError, cacheKey, readCache, writeCache } from './cache.js';
@@ -30,7 +30,10 @@ export async function loadData(opts: DataOptions): Promise<LoadedData> {
       if (hit?.splits.train) {
         const { train: tr, valid: va, test: te } = hit.splits;
         opts.onProgress?.('cache:read', tr.n);
-        return { vocab: hit.vocab, train: tr, valid: va, test: te, fromCache: true, skippedRows: skippedOf(tr, va, te) };
+        return {
+          vocab: hit.vocab, train: tr, valid: va, test: te, fromCache: true, skippedRows: skippedOf(tr, va, te),
+          vocabKeys: hit.keys, input: hit.input,
+        };
       }
     } catch (e) {
       if (!(e instanceof CacheError)) throw e;
@@ -40,7 +43,7 @@ export async function loadData(opts: DataOptions): Promise<LoadedData> {
 
   const pass = (phase: string): PassOptions => ({ skipBad, phase, onProgress: opts.onProgress });
   const counted = await countTrain(train, { format: opts.format, schema: opts.schema }, pass('count:train'));
-  const { vocab, remaps } = buildVocab(counted.fieldNames, counted.tables, counted.entries, minCount);
+  const { vocab, remaps, keys } = buildVocab(counted.fieldNames, counted.tables, counted.entries, minCount);
   const oov = vocab.fieldOffsets.map((o, j) => o + vocab.fieldSizes[j] - 1);
   const F = vocab.fieldNames.length;
   const enc = (path: string | undefined, name: string): Promise<EncodedSplit | undefined> =>
@@ -49,16 +52,19 @@ export async function loadData(opts: DataOptions): Promise<LoadedData> {
   const va = await enc(valid, 'valid');
   const te = await enc(test, 'test');
   const tr = remapTrain(counted, remaps);
+  const input: InputSpec = { format: opts.format, numFields: F };
+  if (opts.schema) input.schema = opts.schema;
+  if (counted.header !== undefined) input.header = counted.header;
 
   if (cachePath) {
     try {
       opts.onProgress?.('cache:write', tr.n);
-      writeCache(cachePath, key, { vocab, splits: { train: tr, valid: va, test: te } });
+      writeCache(cachePath, key, { vocab, splits: { train: tr, valid: va, test: te }, keys, input });
     } catch (e) {
       process.stderr.write(`alpt: warning: could not write data cache ${cachePath}: ${(e as Error).message}\n`);
     }
   }
-  return { vocab, train: tr, valid: va, test: te, fromCache: false, skippedRows: skippedOf(tr, va, te) };
+  return { vocab, train: tr, valid: va, test: te, fromCache: false, skippedRows: skippedOf(tr, va, te), vocabKeys: keys, input };
 }
 
 function skippedOf(...s: (EncodedSplit | undefined)[]): number {

@@ -20,6 +20,8 @@ export interface ParseProgress {
   /** Bad rows skipped so far. */
   skipped: number;
   fieldNames: string[];
+  /** The header line, for formats that have one. */
+  header?: string;
 }
 
 /** Short name for messages: `criteo10k/train.txt`. */
@@ -44,7 +46,8 @@ export async function parseRows(
     try {
       if (header) {
         header = false;
-        parser.setHeader(buf.toString('utf8', s, e));
+        progress.header = buf.toString('utf8', s, e);
+        parser.setHeader(progress.header);
         return;
       }
       parser.parse(buf, s, e, rows);

@@ -103,10 +103,7 @@ export class RowBatch {
     const s = this.pos, keys32 = this.keys32;
     // Zero the rest of the last word (little-endian: later bytes are the high ones).
     if (k & 3) keys32[k >> 2] &= (1 << ((k & 3) << 3)) - 1;
-    const end = (k + 3) >> 2;
-    let h = HASH_SEED;
-    for (let w = s >> 2; w < end; w++) h = hashWord(h, keys32[w]);
-    this.closeField(k, hashEnd(h, k - s));
+    this.closeField(k, keyHash(keys32, s, k));
   }
 
   /** Records the field keys[pos, k) with its finished hash; the words are already zero-padded. */
@@ -215,6 +212,13 @@ export function countByte(buf: Uint8Array, c: number, a: number, b: number): num
 // Key hash, fed one zero-padded little-endian word at a time so a parser can hash while it scans;
 // the length goes in last, so "x" and "x\0" differ.
 const HASH_SEED = 0x9e3779b1 | 0;
+/** Hash of the key bytes [s, k) of keys32 (s 4-aligned, zero-padded to a word), as the parsers compute it. */
+export function keyHash(keys32: Int32Array, s: number, k: number): number {
+  const end = (k + 3) >> 2;
+  let h = HASH_SEED;
+  for (let w = s >> 2; w < end; w++) h = hashWord(h, keys32[w]);
+  return hashEnd(h, k - s);
+}
 function hashWord(h: number, w: number): number {
   h = Math.imul(h ^ w, 0x85ebca6b);
   return h ^ (h >>> 13);

@@ -43,6 +43,26 @@ export interface Vocab {
   totalRows: number;
 }
 
+/**
+ * The raw values behind the ids: per field, the kept values' key bytes in id order (the OOV id,
+ * the field's last, has none). `ends[i]` is the end of the i-th kept key in `bytes` (all fields
+ * back to back, field 0 first), so field j's keys are entries fieldOffsets[j] - j … + fieldSizes[j] - 1.
+ */
+export interface VocabKeys {
+  bytes: Uint8Array;
+  ends: Uint32Array;
+}
+
+/** How raw input becomes the parser's keys: what a model file needs to parse new rows as training did. */
+export interface InputSpec {
+  format: DataFormat;
+  schema?: CsvSchema;
+  /** The header line of the training file (avazu, csv with header). */
+  header?: string;
+  /** Field count (libfm fixes it from the first row). */
+  numFields: number;
+}
+
 export interface EncodedSplit {
   n: number;
   numFields: number;
@@ -59,4 +79,7 @@ export interface LoadedData {
   test?: EncodedSplit;
   fromCache: boolean;
   skippedRows: number;
+  /** Raw values of the vocabulary (absent only for data built by hand). */
+  vocabKeys?: VocabKeys;
+  input?: InputSpec;
 }

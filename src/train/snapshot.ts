@@ -21,11 +21,6 @@ export function copyArrays(a: Record<string, ArrayBufferView>): Record<string, A
 
 /** Write saved arrays back into the live model and tables; every expected name must be present. */
 export function restoreWeights(model: CtrModel, tables: StepTables, saved: Record<string, ArrayBufferView>, source = 'snapshot'): void {
-  const take = (name: string): ArrayBufferView => {
-    const v = saved[name];
-    if (!v) throw new Error(`${source}: missing array "${name}"`);
-    return v;
-  };
   const tableState = (prefix: string) => {
     const s: Record<string, ArrayBufferView> = {};
     for (const [k, v] of Object.entries(saved)) if (k.startsWith(prefix)) s[k.slice(prefix.length)] = v;
@@ -33,6 +28,16 @@ export function restoreWeights(model: CtrModel, tables: StepTables, saved: Recor
   };
   tables.main.load(tableState('table.main.'));
   if (tables.first) tables.first.load(tableState('table.first.'));
+  restoreDense(model, saved, source);
+}
+
+/** Write saved dense parameters and buffers (param.*, buffer.*) into the live model. */
+export function restoreDense(model: CtrModel, saved: Record<string, ArrayBufferView>, source = 'snapshot'): void {
+  const take = (name: string): ArrayBufferView => {
+    const v = saved[name];
+    if (!v) throw new Error(`${source}: missing array "${name}"`);
+    return v;
+  };
   for (const p of model.params()) copyInto(p.value, take(`param.${p.name}`), `param.${p.name}`, source);
   for (const [k, v] of Object.entries(model.buffers())) copyInto(v, take(`buffer.${k}`), `buffer.${k}`, source);
 }

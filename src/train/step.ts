@@ -2,7 +2,8 @@
 // unique ids → gather → expand → forward → loss → backward → scatter-add → dense optimizer →
 // sparse update + write-back; ALPT adds a second pass through the fake-quantizer for ∂L/∂Δ.
 
-import { BatchLookup } from '../embedding/batch-lookup.js';
+import type { BatchLookup } from '../embedding/batch-lookup.js';
+import { EmbeddingInputs } from './embedding-inputs.js';
 import { isAdaptive, type EmbeddingTable } from '../embedding/table.js';
 import type { CtrModel, ModelInputs } from '../models/model.js';
 import type { Backend } from '../kernels/backend.js';
@@ -16,12 +17,8 @@ export interface StepTables {
 }
 
 export class StepRunner {
-  readonly mainLookup: BatchLookup;
-  readonly firstLookup?: BatchLookup;
-  private x0: Float32Array = new Float32Array(0);
-  private first: Float32Array = new Float32Array(0);
+  readonly inputs: EmbeddingInputs;
   private dlogits: Float32Array = new Float32Array(0);
-  private capacity = 0;
 
   constructor(
     readonly backend: Backend,
@@ -31,48 +28,28 @@ export class StepRunner {
     readonly numFields: number,
     readonly timer?: PhaseTimer,
   ) {
-    const kernels = backend.sparse ?? null;
-    this.mainLookup = new BatchLookup(tables.main, kernels);
-    if (tables.first) this.firstLookup = new BatchLookup(tables.first, kernels);
+    this.inputs = new EmbeddingInputs(backend, model, tables, numFields);
   }
 
-  private ensure(batch: number): void {
-    if (batch <= this.capacity) return;
-    this.capacity = batch;
-    const slots = batch * this.numFields;
-    this.x0 = this.backend.alloc(slots * this.tables.main.dim);
-    this.first = this.backend.alloc(slots);
-    this.dlogits = new Float32Array(batch);
+  get mainLookup(): BatchLookup {
+    return this.inputs.mainLookup;
   }
 
-  /** Look up the batch's embeddings; returns the model inputs. */
-  private lookup(ids: Int32Array, batch: number): ModelInputs {
-    this.ensure(batch);
-    const slots = batch * this.numFields;
-    const x0 = this.x0.subarray(0, slots * this.tables.main.dim);
-    const inputs: ModelInputs = { x0 };
-    if (this.model.usesEmbedding) {
-      this.mainLookup.prepare(ids, slots);
-      this.mainLookup.lookup(x0);
-    }
-    if (this.firstLookup && this.model.usesFirstOrder) {
-      this.firstLookup.prepare(ids, slots);
-      inputs.first = this.first.subarray(0, slots);
-      this.firstLookup.lookup(inputs.first);
-    }
-    return inputs;
+  get firstLookup(): BatchLookup | undefined {
+    return this.inputs.firstLookup;
   }
 
   /** Logits for a batch in inference mode (no randomness, running BatchNorm statistics). */
   predict(ids: Int32Array, batch: number): Float32Array {
-    return this.model.forward(this.lookup(ids, batch), batch, false);
+    return this.inputs.logits(ids, batch);
   }
 
   /** One optimisation step; returns the batch's mean loss. `step` is 1-based and global. */
   train(ids: Int32Array, labels: Float32Array, batch: number, step: number): number {
     const t = this.timer;
     t?.start('lookup');
-    const inputs = this.lookup(ids, batch);
+    const inputs = this.inputs.lookup(ids, batch);
+    if (this.dlogits.length < batch) this.dlogits = new Float32Array(batch);
     t?.start('forward');
     this.model.setStep?.(step);
     const logits = this.model.forward(inputs, batch, true);

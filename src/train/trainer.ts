@@ -15,6 +15,7 @@ import { StepRunner, type StepTables } from './step.js';
 import { auc, logloss } from './metrics.js';
 import { collectWeights, copyArrays, restoreWeights } from './snapshot.js';
 import { readTensorFile, writeTensorFile } from '../util/tensor-file.js';
+import { writeModelFile } from '../artifact/model-file.js';
 import type { TrainConfig } from './config.js';
 import type { DenseOptimizer } from './dense-optimizer.js';
 import { PhaseTimer } from './phase-timer.js';
@@ -225,7 +226,7 @@ export class Trainer {
         st.bestEpoch = epoch;
         st.badEpochs = 0;
         this.best = copyArrays(collectWeights(this.model, this.tables));
-        if (out) this.saveModel(join(out, 'best.alpt'));
+        if (out) this.saveModel(join(out, 'model.alpt'));
       } else {
         st.badEpochs++;
       }
@@ -240,7 +241,7 @@ export class Trainer {
     const te = test ? this.evaluate(test) : null;
     const mem = this.tables.main.memory();
     const firstMem = this.tables.first?.memory().total ?? 0;
-    return {
+    const summary: TrainSummary = {
       model: cfg.model,
       embedding: cfg.embedding,
       bits: cfg.embedding === 'fp32' ? 32 : cfg.bits,
@@ -264,11 +265,21 @@ export class Trainer {
       train_rows: train.n,
       skipped_rows: this.data.skippedRows,
     };
+    // The final model file: the best weights (restored above) and the summary of the run.
+    if (out) this.saveModel(join(out, 'model.alpt'), summary);
+    return summary;
   }
 
-  /** The trained weights only (for evaluation or serving). */
-  saveModel(path: string): void {
-    writeTensorFile(path, { kind: 'model', config: this.cfg, vocab: this.data.vocab }, collectWeights(this.model, this.tables));
+  /** The model file for scoring and serving: current weights, vocabulary, input rules (no optimizer state). */
+  saveModel(path: string, summary?: TrainSummary): void {
+    writeModelFile(path, {
+      config: this.cfg,
+      vocab: this.data.vocab,
+      input: this.data.input,
+      keys: this.data.vocabKeys,
+      weights: collectWeights(this.model, this.tables),
+      summary: summary ? { ...summary } : null,
+    });
   }
 
   /** Everything needed to resume bit-exactly: weights, optimizer states, trainer state, best weights. */
@@ -276,19 +287,24 @@ export class Trainer {
     const arrays: Record<string, ArrayBufferView> = { ...collectWeights(this.model, this.tables) };
     for (const [k, v] of Object.entries(this.dense.state())) arrays[`dense.${k}`] = v;
     if (this.best) for (const [k, v] of Object.entries(this.best)) arrays[`best.${k}`] = v;
-    writeTensorFile(path, { kind: 'checkpoint', config: this.cfg, state: this.state }, arrays);
+    // The vocabulary too, so `alpt export --checkpoint` can make a model file from it alone.
+    if (this.data.vocabKeys) {
+      arrays['vocab.keys'] = this.data.vocabKeys.bytes;
+      arrays['vocab.ends'] = this.data.vocabKeys.ends;
+    }
+    writeTensorFile(path, { kind: 'checkpoint', config: this.cfg, state: this.state, vocab: this.data.vocab, input: this.data.input ?? null }, arrays);
   }
 
   /** Resume from a checkpoint written by saveCheckpoint with the same configuration and data. */
   resume(path: string): void {
     if (!existsSync(path)) throw new Error(`${path}: no checkpoint to resume from`);
-    const { meta, arrays } = readTensorFile(path);
-    if (meta?.kind !== 'checkpoint') throw new Error(`${path}: not a checkpoint (kind ${meta?.kind})`);
+    const { meta, arrays } = readTensorFile(path, 'checkpoint');
     restoreWeights(this.model, this.tables, arrays, path);
     const dense: Record<string, ArrayBufferView> = {};
     const best: Record<string, ArrayBufferView> = {};
     for (const [k, v] of Object.entries(arrays)) {
       if (k.startsWith('dense.')) dense[k.slice(6)] = v;
+      else if (k.startsWith('vocab.')) continue;
       else if (k.startsWith('best.')) best[k.slice(5)] = (v as Float32Array).slice();
     }
     this.dense.load(dense);

@@ -71,7 +71,7 @@ export function frozenTableArrays(cfg: TrainConfig, rows: number, state: (name: 
   }
   const bits = cfg.bits;
   const rb = rowBytes(dim, bits);
-  if (cfg.embedding === 'lsq') {
+  if (cfg.embedding === 'lsq' && state('master')) {
     // LSQ trains fp32 master weights through a fake quantizer: at inference the table is the
     // quantized master, Δ·clip(round(w/Δ)), so it is stored packed like LPT's.
     const master = need('master') as Float32Array;
@@ -122,6 +122,21 @@ export function buildModelFile(src: ModelSource): { meta: ModelMeta; arrays: Rec
     summary: src.summary ?? null,
   };
   return { meta, arrays: out };
+}
+
+/** The model file's content in memory (what readModelFile would return after writing it). */
+export function modelFileFrom(src: ModelSource): ModelFile {
+  const { meta, arrays } = buildModelFile(src);
+  const plain: Record<string, ArrayBufferView> = {};
+  for (const [k, v] of Object.entries(arrays)) plain[k] = ArrayBuffer.isView(v) ? v : v.data;
+  return { meta, arrays: plain };
+}
+
+/** A model file's arrays and metadata as a ModelSource (to write it again, e.g. elsewhere). */
+export function sourceOf(file: ModelFile): ModelSource {
+  const a = file.arrays;
+  const keys = a['vocab.keys'] && a['vocab.ends'] ? { bytes: a['vocab.keys'] as Uint8Array, ends: a['vocab.ends'] as Uint32Array } : null;
+  return { config: file.meta.config, vocab: file.meta.vocab, input: file.meta.input, keys, weights: a, summary: file.meta.summary };
 }
 
 export function writeModelFile(path: string, src: ModelSource): void {

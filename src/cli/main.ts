@@ -1,6 +1,6 @@
 // The `alpt` command line. Each subcommand lives in its own file; the library never imports the CLI.
 
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { addTrainOptions } from './train-options.js';
 import { runTrain } from './train-command.js';
 import { runSynth } from './synth-command.js';
@@ -8,6 +8,15 @@ import { runDemo } from './demo-command.js';
 import { runMemory } from './memory-command.js';
 import { runCompare } from './compare-command.js';
 import { runBench } from './bench-command.js';
+import { runPredict } from './predict-command.js';
+import { runExport } from './export-command.js';
+import { runInspect } from './inspect-command.js';
+
+function positiveInt(flag: string, v: string, zeroOk = false): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new InvalidArgumentError(`${flag} must be a ${zeroOk ? 'non-negative' : 'positive'} integer, got "${v}"`);
+  return n;
+}
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('alpt')
@@ -64,6 +73,37 @@ export async function main(argv: string[]): Promise<void> {
     .option('--warmup <n>', 'untimed warm-up steps', '2')
     .option('--profile-ops', 'also report milliseconds per step of every kernel (gemm shapes, element-wise ops, sparse kernels)')
     .action(async (_o, cmd: Command) => runBench(cmd));
+
+  program
+    .command('predict')
+    .description('score a file of the training format with a model file: CSV of probabilities, JSON summary (rows/s; AUC and logloss when the input has labels)')
+    .requiredOption('--model <file>', 'model file (model.alpt from `alpt train --out DIR` or `alpt export`)')
+    .requiredOption('--input <file>', 'rows to score, in the training format (labels give AUC)')
+    .addOption(new Option('--format <format>', 'input format (must be the model\'s)').choices(['libfm', 'criteo', 'avazu', 'csv']))
+    .option('--out <file|->', 'CSV with a score column; - for stdout (the summary then goes to stderr)', 'scores.csv')
+    .option('--id-column <name>', 'write this input column (or `line`, the line number) before the score')
+    .option('--skip-bad', 'malformed lines get an empty score and are counted, instead of stopping')
+    .option('--threads <n>', 'compute threads (0 = all cores)', (v) => positiveInt('--threads', v, true), 0)
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'blas', 'wasm', 'js']).default('auto'))
+    .addOption(new Option('--progress <mode>', 'progress bar on stderr').choices(['auto', 'bar', 'none']).default('auto'))
+    .action(async (o) => runPredict(o));
+
+  program
+    .command('export')
+    .description('make a model file from a run or checkpoint, or export a model file to ONNX or plain safetensors')
+    .option('--run <dir>', 'a run folder (its checkpoint.alpt: the best epoch\'s weights)')
+    .option('--checkpoint <file>', 'a checkpoint file')
+    .option('--model <file>', 'a model file')
+    .addOption(new Option('--format <format>', 'alpt: model file; onnx: ONNX graph (opset 18, packed table); safetensors: tensors + JSON description').choices(['alpt', 'onnx', 'safetensors']).default('alpt'))
+    .option('--out <file>', 'output file (default: <run>/model.alpt, model.onnx, model.safetensors)')
+    .action(async (o) => runExport(o));
+
+  program
+    .command('inspect')
+    .description('verify a model or checkpoint file and show what it holds: config, fields, rows, bytes per part, checksums, training summary')
+    .argument('<file>', 'model.alpt or checkpoint.alpt')
+    .option('--json', 'one JSON line')
+    .action((file: string, o) => runInspect(file, o));
 
   await program.parseAsync(argv);
 }

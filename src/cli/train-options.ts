@@ -64,7 +64,7 @@ export function addTrainOptions(cmd: Command, opts: { bitsList?: boolean } = {})
     .option('--seed <n>', 'run seed', int('--seed'))
     .option('--threads <n>', 'compute threads (0 = all cores)', int('--threads'))
     .addOption(new Option('--backend <name>', 'compute backend (blas: OpenBLAS addon, see README)').choices(['auto', 'blas', 'wasm', 'js']))
-    .option('--out <dir>', 'run folder: metrics.jsonl, checkpoint.alpt, best.alpt, summary.json')
+    .option('--out <dir>', 'run folder: metrics.jsonl, checkpoint.alpt, model.alpt, summary.json')
     .addOption(new Option('--progress <mode>', 'progress display').choices(['auto', 'bar', 'lines', 'none']));
 }
 

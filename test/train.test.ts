@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { train, loadRunData } from '../src/train/run.js';
 import { Trainer } from '../src/train/trainer.js';
+import type { AlptTable } from '../src/embedding/quantized-table.js';
 import { DEFAULTS, type TrainConfig } from '../src/train/config.js';
 import { writeSynthetic } from '../src/data/index.js';
 import { createBackend } from '../src/kernels/index.js';
@@ -141,12 +142,30 @@ test('real data: ALPT-4 beats LPT-DR-4 on Frappe (DCN, 2 epochs)', { skip: !exis
   }
 });
 
-test('the step LR schedule divides by 10 after each listed epoch (paper: 6 and 9)', async () => {
+test('the step LR schedule divides by 10 after each listed epoch (paper: 6 and 9) and reaches an ALPT table a DCN reads', async () => {
   const data = await loadRunData({ ...DEFAULTS, ...quiet, data: await synth(), format: 'criteo' });
   const backend = await createBackend({ kind: 'js' });
   try {
     const t = new Trainer({ ...DEFAULTS, ...quiet, model: 'lr', lr: 1e-3, lrDecayEpochs: [6, 9] }, data, backend);
     assert.deepEqual([1, 6, 7, 9, 10].map((e) => +t.lrForEpoch(e).toExponential(6)), [1e-3, 1e-3, 1e-4, 1e-4, 1e-5]);
+    // Through fit(): every epoch's rate goes to the dense optimizer and to the table (whose rows the
+    // model reads and the ALPT step updates).
+    const cfg: TrainConfig = {
+      ...DEFAULTS, ...quiet, model: 'dcn', embedding: 'alpt', bits: 4, dim: 4, mlp: [8], crossLayers: 1, batch: 256,
+      lr: 1e-2, lrDecayEpochs: [1, 2], epochs: 3, patience: 10, maxSteps: 2,
+    };
+    const tr = new Trainer(cfg, data, backend);
+    assert.ok(tr.model.usesEmbedding);
+    const table = tr.tables.main as AlptTable;
+    const seen: number[][] = [];
+    const stage = table.stageUpdate.bind(table);
+    table.stageUpdate = (rows, count, g, step) => {
+      seen.push([table.opt.lr, tr.dense.lr]);
+      stage(rows, count, g, step);
+    };
+    tr.fit();
+    const r = (x: number) => +x.toExponential(6);
+    assert.deepEqual(seen.map(([a, b]) => [r(a), r(b)]), [[1e-2, 1e-2], [1e-2, 1e-2], [1e-3, 1e-3], [1e-3, 1e-3], [1e-4, 1e-4], [1e-4, 1e-4]]);
   } finally {
     backend.dispose();
   }

@@ -283,6 +283,15 @@ export class QuantizedTable implements EmbeddingTable {
     return this.stagedCount;
   }
 
+  /**
+   * Live views of the staged row ids [staged] and their float values [staged×dim], valid until the
+   * next stageUpdate (for inspection: test/reference.test.ts compares them with PyTorch's).
+   */
+  stagedView(): { rows: Int32Array; weights: Float32Array } {
+    const n = this.stagedCount;
+    return { rows: this.stagedRows.subarray(0, n), weights: this.stagedW.subarray(0, n * this.dim) };
+  }
+
   setLearningRate(lr: number): void {
     this.opt.lr = lr;
   }

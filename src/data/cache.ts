@@ -3,9 +3,12 @@
 //   32 JSON metadata, padded to 8 | per split: labels f32[n], ids i32[n*F], each padded to 8.
 // Little-endian (typed arrays are written as they are in memory). Written to a temp file, then renamed.
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import * as zlib from 'node:zlib';
 import { writeFileAtomic } from '../util/atomic.js';
+import * as checksum from '../util/checksum.js';
+import { PARSER_VERSION } from './formats.js';
 import type { EncodedSplit, Vocab } from './types.js';
 
 export const CACHE_MAGIC = 'ALPTDS';
@@ -25,14 +28,23 @@ interface Meta {
   splits: { name: SplitName; n: number; numFields: number; skipped: number }[];
 }
 
-/** Cache key: everything that changes the encoded result. */
+/**
+ * Cache key: everything that changes the encoded result: the files' content (not their path, size
+ * or mtime, which an edit can keep), the parsing rules' version and the options.
+ */
 export async function cacheKey(files: (string | undefined)[], config: unknown): Promise<string> {
-  const parts = await Promise.all(files.map(async (f) => {
-    if (!f) return null;
-    const s = await stat(f);
-    return [f, s.size, s.mtimeMs];
-  }));
-  return createHash('sha256').update(JSON.stringify({ v: CACHE_VERSION, parts, config })).digest('hex').slice(0, 20);
+  const parts = await Promise.all(files.map((f) => (f ? contentSum(f) : null)));
+  return createHash('sha256').update(JSON.stringify({ v: CACHE_VERSION, parser: PARSER_VERSION, parts, config })).digest('hex').slice(0, 20);
+}
+
+/** Byte count and CRC-32 of a file's content. */
+async function contentSum(path: string): Promise<{ bytes: number; crc32: number }> {
+  let bytes = 0, crc = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 }) as AsyncIterable<Buffer>) {
+    crc = checksum.crc32(chunk, crc);
+    bytes += chunk.length;
+  }
+  return { bytes, crc32: crc };
 }
 
 const pad8 = (n: number): number => Math.ceil(n / 8) * 8;

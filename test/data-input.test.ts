@@ -161,3 +161,13 @@ test('cache: keyed on content; an edit keeping size and mtime re-encodes', async
   assert.equal(c.fromCache, true);
   assert.deepEqual(c.train.labels, b.train.labels);
 });
+
+// ------------------------------------------------------------------ numbers
+test('criteo integers past the double range keep floor(ln(v)^2), as Python computes it', async () => {
+  const dir = tmp();
+  const big = ['1' + '0'.repeat(400), '1' + '0'.repeat(500), '99999999999999999999', '17' + '0'.repeat(308)];
+  const train = put(dir, 'train.txt', big.map((v) => criteoLine('0').replace('\t1\t', `\t${v}\t`)).join('\n'));
+  const d = await loadData({ format: 'criteo', train, noCache: true });
+  // keys 848303, 1325474, 2120, 506985 (Python), sorted as bytes: '1325474' '2120' '506985' '848303'
+  assert.deepEqual([0, 1, 2, 3].map((i) => d.train.ids[i * 39]), [3, 0, 1, 2]);
+});

@@ -3,7 +3,6 @@
 //   32 JSON metadata, padded to 8 | per split: labels f32[n], ids i32[n*F], each padded to 8.
 // Little-endian (typed arrays are written as they are in memory). Written to a temp file, then renamed.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import * as zlib from 'node:zlib';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -37,14 +36,21 @@ export async function cacheKey(files: (string | undefined)[], config: unknown): 
   return createHash('sha256').update(JSON.stringify({ v: CACHE_VERSION, parser: PARSER_VERSION, parts, config })).digest('hex').slice(0, 20);
 }
 
-/** Byte count and CRC-32 of a file's content. */
+/** Byte count and CRC-32 of a file's content (one reused buffer: a stream's fresh chunks cost more than the CRC). */
 async function contentSum(path: string): Promise<{ bytes: number; crc32: number }> {
-  let bytes = 0, crc = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 }) as AsyncIterable<Buffer>) {
-    crc = checksum.crc32(chunk, crc);
-    bytes += chunk.length;
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 22);
+    let bytes = 0, crc = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return { bytes, crc32: crc };
+      crc = checksum.crc32(buf.subarray(0, bytesRead), crc);
+      bytes += bytesRead;
+    }
+  } finally {
+    await fh.close();
   }
-  return { bytes, crc32: crc };
 }
 
 const pad8 = (n: number): number => Math.ceil(n / 8) * 8;

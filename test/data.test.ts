@@ -276,9 +276,11 @@ test('cache: round trip is exact; corrupt or truncated caches are detected and r
   assert.match(t.err, /unusable \(size/);
   assert.deepEqual(t.value.valid!.ids, a.valid!.ids);
 
-  // Other options or a touched input → another key, not a stale hit.
+  // Other options or an edited input → another key, not a stale hit; a mere touch keeps the key.
   assert.equal((await loadData({ ...opts, minCount: 1 })).fromCache, false);
   utimesSync(files.test, new Date(), new Date(Date.now() + 5000));
+  assert.equal((await loadData(opts)).fromCache, true);
+  writeFileSync(files.test, readFileSync(files.test, 'utf8').split('\n').slice(1).join('\n'));
   assert.equal((await loadData(opts)).fromCache, false);
   assert.equal(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')).length, 0);
 });

@@ -4,10 +4,11 @@
 //   vocabulary keys: ends u32[k], bytes u8[…], each padded to 8.
 // Little-endian (typed arrays are written as they are in memory). Written to a temp file, then renamed.
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { EncodedSplit, InputSpec, Vocab, VocabKeys } from './types.js';
 import { crc32 } from '../util/checksum.js';
+import { PARSER_VERSION } from './formats.js';
+import type { EncodedSplit, InputSpec, Vocab, VocabKeys } from './types.js';
 
 export const CACHE_MAGIC = 'ALPTDS';
 export const CACHE_VERSION = 2;
@@ -31,14 +32,30 @@ interface Meta {
   keyBytes: number;
 }
 
-/** Cache key: everything that changes the encoded result. */
+/**
+ * Cache key: everything that changes the encoded result: the files' content (not their path, size
+ * or mtime, which an edit can keep), the parsing rules' version and the options.
+ */
 export async function cacheKey(files: (string | undefined)[], config: unknown): Promise<string> {
-  const parts = await Promise.all(files.map(async (f) => {
-    if (!f) return null;
-    const s = await stat(f);
-    return [f, s.size, s.mtimeMs];
-  }));
-  return createHash('sha256').update(JSON.stringify({ v: CACHE_VERSION, parts, config })).digest('hex').slice(0, 20);
+  const parts = await Promise.all(files.map((f) => (f ? contentSum(f) : null)));
+  return createHash('sha256').update(JSON.stringify({ v: CACHE_VERSION, parser: PARSER_VERSION, parts, config })).digest('hex').slice(0, 20);
+}
+
+/** Byte count and CRC-32 of a file's content (one reused buffer: a stream's fresh chunks cost more than the CRC). */
+async function contentSum(path: string): Promise<{ bytes: number; crc32: number }> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 22);
+    let bytes = 0, crc = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return { bytes, crc32: crc };
+      crc = crc32(buf.subarray(0, bytesRead), crc);
+      bytes += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 const pad8 = (n: number): number => Math.ceil(n / 8) * 8;

@@ -9,6 +9,7 @@ import { displayName, parseRows, type ParseProgress, type ParserSpec } from './p
 import type { ParseWorkerData, ParseWorkerMessage } from './parse-worker.js';
 import { transferList, type RowArrays } from './row.js';
 import { GrowF32, GrowI32 } from './grow.js';
+import { clip } from './excerpt.js';
 
 export interface PassOptions {
   skipBad: boolean;
@@ -143,7 +144,7 @@ export async function encodeSplit(
     if (!checked) {
       checked = true;
       if (names.join('\u0000') !== c.fieldNames.join('\u0000')) {
-        throw new Error(`${displayName(path)}: fields [${names}] differ from train's [${c.fieldNames}]`);
+        throw new Error(`${displayName(path)}: fields [${clip(names.join(','))}] differ from train's [${clip(c.fieldNames.join(','))}]`);
       }
     }
     const at = ids.reserve(b.rows * F, est * F);

@@ -1,7 +1,12 @@
 // Line parsers per input format. Each turns one line into per-field category keys (bytes),
 // following torch_ref.read_rows so vocabularies and ids match the PyTorch reference.
 import type { CsvSchema, DataFormat, NumericColumn } from './types.js';
-import { BadRow, RowBatch, countByte, parseNumber } from './row.js';
+import { BadFile, BadRow, RowBatch, countByte, parseNumber } from './row.js';
+import { binaryLabel, csvLabel, signedLabel } from './labels.js';
+import { clip, quoteBytes } from './excerpt.js';
+
+/** Bump whenever a parsing rule changes what a line encodes to or whether it is refused: it is part of the data cache key. */
+export const PARSER_VERSION = 2;
 
 export interface RowParser {
   /** Field names; libfm knows them only after the first row. */
@@ -24,14 +29,12 @@ export function makeParser(format: DataFormat, schema?: CsvSchema, numFields = -
   }
 }
 
-const show = (buf: Buffer, a: number, b: number): string => JSON.stringify(buf.toString('utf8', a, b));
-
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
 // ---------------------------------------------------------------- libfm
-/** `label id:val ...`; label > 0 → 1; fields are token positions; the category is the id. */
+/** `label id:val ...`; label -1/0 → 0, 1 → 1; fields are token positions; the category is the id. */
 class LibfmParser implements RowParser {
   readonly hasHeader = false;
   fieldNames: string[] = [];
@@ -47,7 +50,7 @@ class LibfmParser implements RowParser {
     let q = p;
     while (q < e && !isSpace(buf[q])) q++;
     if (q === p) throw new BadRow('field label: empty line');
-    row.label = parseNumber(buf, p, q, 'label') > 0 ? 1 : 0;
+    row.label = signedLabel(buf, p, q, 'label');
     let f = 0;
     for (p = q; ; p = q) {
       while (p < e && isSpace(buf[p])) p++;
@@ -59,7 +62,7 @@ class LibfmParser implements RowParser {
         q++;
       }
       if (colon <= p || !numericBytes(buf, colon + 1, q)) {
-        throw new BadRow(`field f${f + 1}: bad token ${show(buf, p, q)} (expected id:value)`);
+        throw new BadRow(`field f${f + 1}: bad token ${quoteBytes(buf, p, q)} (expected id:value)`);
       }
       row.pushBytes(buf, p, colon);
       f++;
@@ -103,7 +106,7 @@ class CriteoParser implements RowParser {
     row.begin(2 * (e - s) + 256);
     let q = s;
     while (q < e && buf[q] !== 9) q++;
-    row.label = parseNumber(buf, s, q, 'label');
+    row.label = binaryLabel(buf, s, q, 'label');
     if (e + 4 <= buf.length) {
       // Word-wise scan: reading 4 bytes past the line end stays inside the buffer.
       const view = this.viewOf(buf);
@@ -202,7 +205,7 @@ function pushCriteoInt(row: RowBatch, buf: Buffer, a: number, b: number, j: numb
     if (nz < 0 && d !== 0) nz = p;
   }
   if (nz < 0) return row.pushUint(0); // "0", "-0", "000"
-  if (!neg) return row.pushUint(v < LOG_SQ.length ? LOG_SQ[v] : Math.floor(Math.log(v) ** 2));
+  if (!neg) return row.pushUint(v < LOG_SQ.length ? LOG_SQ[v] : Math.floor(logOfDigits(buf, nz, b, v) ** 2));
   // Negative: '-' plus the digits without leading zeros, exact even past 2^53.
   const keys = row.keys;
   let k = row.pos;
@@ -211,13 +214,28 @@ function pushCriteoInt(row: RowBatch, buf: Buffer, a: number, b: number, j: numb
   row.endField(k);
 }
 
+/**
+ * ln of the decimal digits [nz, b) whose value is v; past the double range (v = Infinity) from the
+ * leading digits and the digit count, as Python's math.log of a big int does.
+ */
+function logOfDigits(buf: Buffer, nz: number, b: number, v: number): number {
+  if (v !== Infinity) return Math.log(v);
+  const lead = Math.min(b - nz, 17);
+  return Math.log(Number(buf.toString('latin1', nz, nz + lead))) + (b - nz - lead) * Math.LN10;
+}
+
 /** v > 2 → floor(ln(v)^2), else v; tabulated for the common small counts. */
 const LOG_SQ = new Int32Array(1 << 16).map((_, v) => (v > 2 ? Math.floor(Math.log(v) ** 2) : v));
 
 function badInt(buf: Buffer, a: number, b: number, j: number): never {
-  const s = buf.toString('utf8', a, b);
-  const what = s.trim() !== '' && Number.isFinite(Number(s)) ? 'an integer' : 'a number';
-  throw new BadRow(`field ${CRITEO_NAMES[j]}: ${JSON.stringify(s)} is not ${what}`);
+  let what = 'a number';
+  try {
+    parseNumber(buf, a, b, CRITEO_NAMES[j]);
+    what = 'an integer';
+  } catch {
+    // not a number at all
+  }
+  throw new BadRow(`field ${CRITEO_NAMES[j]}: ${quoteBytes(buf, a, b)} is not ${what}`);
 }
 
 // ---------------------------------------------------------------- avazu
@@ -241,7 +259,7 @@ class AvazuParser implements RowParser {
     this.idIdx = header.indexOf('id');
     this.clickIdx = header.indexOf('click');
     this.hourIdx = header.indexOf('hour');
-    if (this.clickIdx < 0 || this.hourIdx < 0) throw new BadRow('avazu header needs columns click and hour');
+    if (this.clickIdx < 0 || this.hourIdx < 0) throw new BadFile(`avazu header needs columns click and hour, found ${clip(line)}`);
     this.fieldNames = header.filter((_, j) => j !== this.idIdx && j !== this.clickIdx).concat(['weekday', 'is_weekend']);
   }
 
@@ -255,9 +273,9 @@ class AvazuParser implements RowParser {
       if (c === this.clickIdx || c === this.idIdx || c === this.hourIdx || c >= this.cols) {
         while (q < e && buf[q] !== 44) q++;
         if (c >= this.cols) this.columns(buf, s, e);
-        if (c === this.clickIdx) row.label = parseNumber(buf, p, q, 'click');
+        if (c === this.clickIdx) row.label = binaryLabel(buf, p, q, 'click');
         else if (c === this.hourIdx) {
-          if (q - p !== 8 || !digits(buf, p, q)) throw new BadRow(`field hour: ${show(buf, p, q)} is not YYMMDDHH`);
+          if (q - p !== 8 || !digits(buf, p, q)) throw new BadRow(`field hour: ${quoteBytes(buf, p, q)} is not YYMMDDHH`);
           hourAt = p;
           row.pushBytes(buf, q - 2, q); // torch_ref: parts[hi][-2:]
         }
@@ -287,7 +305,7 @@ class AvazuParser implements RowParser {
     const yy = Math.floor(d / 10000), mm = Math.floor(d / 100) % 100, dd = d % 100;
     const date = new Date(Date.UTC(2000 + yy, mm - 1, dd));
     if (mm < 1 || mm > 12 || dd < 1 || date.getUTCDate() !== dd) {
-      throw new BadRow(`field hour: ${show(buf, p, p + 8)} is not a valid YYMMDDHH date`);
+      throw new BadRow(`field hour: ${quoteBytes(buf, p, p + 8)} is not a valid YYMMDDHH date`);
     }
     this.lastDate = d;
     this.lastWeekday = date.getUTCDay();
@@ -329,7 +347,11 @@ class CsvParser implements RowParser {
   setHeader(line: string): void {
     const header = line.split(String.fromCharCode(this.delim));
     this.cols = header.length;
-    this.resolve(header);
+    try {
+      this.resolve(header);
+    } catch (e) {
+      throw new BadFile((e as Error).message); // the loader names the file
+    }
   }
 
   private resolve(header: string[] | null): void {
@@ -364,11 +386,9 @@ class CsvParser implements RowParser {
       p = q + 1;
     }
     c++;
-    if (this.cols < 0) this.cols = c; // no header: the first row fixes the column count
+    if (this.cols < 0) this.fixColumns(c); // no header: the first row fixes the column count
     if (c !== this.cols) throw new BadRow(`expected ${this.cols} columns, found ${c}`);
-    const y = parseNumber(buf, this.starts[this.labelIdx], this.ends[this.labelIdx], this.labelName);
-    const th = this.schema.labelThreshold;
-    row.label = th === undefined ? y : y >= th ? 1 : 0;
+    row.label = csvLabel(buf, this.starts[this.labelIdx], this.ends[this.labelIdx], this.labelName, this.schema.labelThreshold);
     for (const i of this.catIdx) row.pushBytes(buf, this.starts[i], this.ends[i]);
     const numeric = this.schema.numeric ?? [];
     for (let j = 0; j < numeric.length; j++) {
@@ -377,6 +397,12 @@ class CsvParser implements RowParser {
       if (a === b) row.endField(row.pos); // empty cell: its own category ''
       else row.pushAscii(numericKey(parseNumber(buf, a, b, this.fieldNames[this.catIdx.length + j]), numeric[j]));
     }
+  }
+
+  private fixColumns(c: number): void {
+    const top = Math.max(this.labelIdx, ...this.catIdx, ...this.numIdx);
+    if (top >= c) throw new BadFile(`csv schema: column index ${top}, but the first row has ${c} columns`);
+    this.cols = c;
   }
 
   private growCols(): void {

@@ -2,7 +2,10 @@
 // newline search (Buffer.indexOf), and no per-line string unless a parser asks for one.
 import { open } from 'node:fs/promises';
 
-/** Called per non-empty line; [start, end) excludes the newline and a trailing '\r'. */
+/**
+ * Called per non-empty line; [start, end) excludes the newline and a trailing '\r'. A UTF-8
+ * byte-order mark at the start of the file is not part of line 1.
+ */
 export type LineFn = (buf: Buffer, start: number, end: number, lineNo: number) => void;
 
 export interface LineOptions {
@@ -16,6 +19,7 @@ export async function forEachLine(path: string, fn: LineFn, opts: LineOptions = 
   let buf = Buffer.allocUnsafe(opts.chunkSize ?? 1 << 22);
   let filled = 0;
   let lineNo = 0;
+  let first = true;
   try {
     for (;;) {
       const { bytesRead } = await fh.read(buf, filled, buf.length - filled, null);
@@ -23,6 +27,10 @@ export async function forEachLine(path: string, fn: LineFn, opts: LineOptions = 
       filled += bytesRead;
       const view = buf.subarray(0, filled); // indexOf must not see stale bytes past `filled`
       let pos = 0;
+      if (first && filled >= 3) {
+        first = false;
+        if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
+      }
       for (;;) {
         let nl = view.indexOf(10, pos);
         if (nl < 0) {

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { CsvSchema, DataFormat } from './types.js';
 import { makeParser } from './formats.js';
 import { forEachLine } from './lines.js';
-import { BadRow, RowBatch } from './row.js';
+import { BadFile, BadRow, RowBatch } from './row.js';
 
 /** What makeParser needs (plain data, so a worker can build the same parser). */
 export interface ParserSpec {
@@ -52,9 +52,9 @@ export async function parseRows(
       }
       parser.parse(buf, s, e, rows);
     } catch (err) {
-      if (!(err instanceof BadRow)) throw err;
+      if (!(err instanceof BadRow || err instanceof BadFile)) throw err;
       rows.drop();
-      if (!skipBad || lineNo === 1 && parser.hasHeader) throw new Error(`${displayName(path)}:${lineNo}: ${err.message}`);
+      if (!skipBad || err instanceof BadFile) throw new Error(`${displayName(path)}:${lineNo}: ${err.message}`);
       progress.skipped++;
       return;
     }

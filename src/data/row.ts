@@ -2,13 +2,17 @@
 // time, so a bad cell can reject its whole row before anything is counted, and a chunk's rows can
 // be handed to another thread in one message. Keys are 4-byte aligned and zero-padded, so hashing
 // and comparing go a 32-bit word at a time.
+import { quoteBytes } from './excerpt.js';
 
-/** A malformed row; the loader adds file and line number. */
+/** A malformed row; the loader adds file and line number, and skips it under skipBad. */
 export class BadRow extends Error {
   constructor(message: string) {
     super(message);
   }
 }
+
+/** A file that cannot be read as its format says (header, schema): never skipped. */
+export class BadFile extends Error {}
 
 /** The arrays behind a RowBatch (transferable between threads). */
 export interface RowArrays {
@@ -190,17 +194,25 @@ export class RowBatch {
   }
 }
 
-/** Parses a label or numeric cell; fast path for plain digits. */
+/**
+ * Parses a label or numeric cell: a finite decimal number, spaces around it allowed; fast path
+ * for one digit. Number() alone would also take '', '0x1F', 'Infinity' and overflow to ±Infinity.
+ */
 export function parseNumber(buf: Buffer, a: number, b: number, field: string): number {
   if (b - a === 1) {
     const c = buf[a] - 48;
     if (c >= 0 && c <= 9) return c;
   }
-  const s = buf.toString('latin1', a, b);
-  const v = s.trim() === '' ? NaN : Number(s);
-  if (Number.isNaN(v)) throw new BadRow(`field ${field}: ${JSON.stringify(buf.toString('utf8', a, b))} is not a number`);
+  const s = b - a <= MAX_NUMBER_BYTES ? buf.toString('latin1', a, b) : '';
+  if (!DECIMAL.test(s)) throw new BadRow(`field ${field}: ${quoteBytes(buf, a, b)} is not a number`);
+  const v = Number(s);
+  if (!Number.isFinite(v)) throw new BadRow(`field ${field}: ${quoteBytes(buf, a, b)} is out of range`);
   return v;
 }
+
+/** Longer cells are not taken for numbers (nor decoded to find out). */
+const MAX_NUMBER_BYTES = 400;
+const DECIMAL = /^ *[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)? *$/;
 
 /** Counts occurrences of byte c in [a, b) (for column-count messages). */
 export function countByte(buf: Uint8Array, c: number, a: number, b: number): number {

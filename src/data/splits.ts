@@ -34,7 +34,7 @@ function headLine(path: string): string {
     const n = readSync(fd, buf, 0, buf.length, 0);
     const s = buf.toString('utf8', 0, n);
     const nl = s.indexOf('\n');
-    return (nl < 0 ? s : s.slice(0, nl)).replace(/\r$/, '');
+    return (nl < 0 ? s : s.slice(0, nl)).replace(/^\uFEFF/, '').replace(/\r$/, '');
   } finally {
     closeSync(fd);
   }

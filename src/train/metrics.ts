@@ -1,7 +1,11 @@
 // Exact evaluation metrics. AUC is the tie-aware Mann–Whitney statistic (tied scores share their
 // average rank), so it matches sklearn / torch_ref bit for bit up to float rounding.
 
+/** Throws on a NaN score: sorting would place it arbitrarily and return a plausible, wrong AUC. */
 export function auc(labels: Float32Array, scores: Float32Array, n = labels.length): number {
+  for (let i = 0; i < n; i++) {
+    if (Number.isNaN(scores[i])) throw new Error(`auc: score ${i} of ${n} is NaN`);
+  }
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   order.sort((a, b) => scores[a] - scores[b]);

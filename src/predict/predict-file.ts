@@ -7,6 +7,7 @@ import { forEachLine } from '../data/lines.js';
 import { BadRow, RowBatch } from '../data/row.js';
 import { auc, logloss } from '../train/metrics.js';
 import type { LoadedModel } from './loaded-model.js';
+import { GrowF32 } from '../data/grow.js';
 
 export interface PredictFileOptions {
   /** Output CSV path, or '-' for stdout. */
@@ -52,8 +53,9 @@ export async function predictFile(m: LoadedModel, input: string, o: PredictFileO
   const batch = new RowBatch();
   let order: number[] = [];
   let ids: string[] = [];
-  let labels: number[] = [];
-  let logits: number[] = [];
+  // 8 bytes per scored row, kept for AUC (which needs every score); nothing else grows with the input.
+  const labels = new GrowF32(1 << 16);
+  const logits = new GrowF32(1 << 16);
   let rows = 0;
   let bad = 0;
   let bytes = 0;
@@ -122,9 +124,9 @@ export async function predictFile(m: LoadedModel, input: string, o: PredictFileO
     throw e;
   }
   const seconds = (performance.now() - t0) / 1000;
-  const n = labels.length;
-  const y = Float32Array.from(labels);
-  const z = Float32Array.from(logits);
+  const n = labels.len;
+  const y = labels.data.subarray(0, n);
+  const z = logits.data.subarray(0, n);
   const both = n > 0 && y.some((v) => v > 0) && y.some((v) => v === 0);
   return {
     input, out: o.out, rows, bad_rows: bad, seconds, rows_per_s: rows / seconds,

@@ -81,8 +81,8 @@ export class GraphBuilder {
   }
 
   /** A scalar float (shape []). */
-  scalar(value: number): string {
-    return this.floats('const', [value], []);
+  scalar(base: string, value: number): string {
+    return this.floats(base, [value], []);
   }
 
   private cached(kind: string, values: ArrayLike<number>, make: () => string): string {

@@ -114,10 +114,10 @@ function lowerPairwise(g: GraphBuilder, F: number, d: number, total: boolean, x:
   if (total) {
     const a = g.op('ReduceSum', [s2, axis1], { keepdims: 1 }, `${name}.sum2.total`);
     const q = g.op('ReduceSum', [g.op('Mul', [x, x], {}, `${name}.sq`), axis1], { keepdims: 1 }, `${name}.sq.total`);
-    return g.op('Mul', [g.op('Sub', [a, q], {}, `${name}.diff`), g.scalar(0.5)], {}, name);
+    return g.op('Mul', [g.op('Sub', [a, q], {}, `${name}.diff`), g.scalar('half', 0.5)], {}, name);
   }
   const q = g.op('ReduceSum', [g.op('Mul', [v, v], {}, `${name}.sq`), axis1], { keepdims: 0 }, `${name}.sq.sum`);
-  return g.op('Mul', [g.op('Sub', [s2, q], {}, `${name}.diff`), g.scalar(0.5)], {}, name);
+  return g.op('Mul', [g.op('Sub', [s2, q], {}, `${name}.diff`), g.scalar('half', 0.5)], {}, name);
 }
 
 /** ⟨v_i, v_j⟩ for i < j in row-major pair order: the upper triangle of V·Vᵀ. */

@@ -66,17 +66,17 @@ export function lowerTable(g: GraphBuilder, layout: TableLayout, t: TableArrays,
   if (bits === 8) u = packed;
   else {
     const L = codeLayout(dim, bits, rb);
-    const loBytes = g.op('Gather', [packed, g.ints(`${name}.lo`, L.lo)], { axis: 2 }, `${name}.lo`);
+    const loBytes = g.op('Gather', [packed, g.ints(`${name}.lo`, L.lo)], { axis: 2 }, `${name}.lo.bytes`);
     u = g.op('BitShift', [loBytes, g.bytes(`${name}.shift.lo`, L.shiftLo)], { direction: 'RIGHT' }, `${name}.lo.shifted`);
     if (L.straddles) {
-      const hiBytes = g.op('Gather', [packed, g.ints(`${name}.hi`, L.hi)], { axis: 2 }, `${name}.hi`);
+      const hiBytes = g.op('Gather', [packed, g.ints(`${name}.hi`, L.hi)], { axis: 2 }, `${name}.hi.bytes`);
       const hiPart = g.op('BitShift', [hiBytes, g.bytes(`${name}.shift.hi`, L.shiftHi)], { direction: 'LEFT' }, `${name}.hi.shifted`);
       u = g.op('BitwiseOr', [u, hiPart], {}, `${name}.joined`);
     }
     // The top code of a byte needs no mask, but one broadcast And is cheaper than splitting.
     u = g.op('BitwiseAnd', [u, g.bytes(`mask.${bits}`, [(1 << bits) - 1], [])], {}, `${name}.u`);
   }
-  const q = g.op('Sub', [g.op('Cast', [u], { to: 1 }, `${name}.u.f32`), g.scalar(1 << (bits - 1))], {}, `${name}.q`);
+  const q = g.op('Sub', [g.op('Cast', [u], { to: 1 }, `${name}.u.f32`), g.scalar(`offset.${bits}`, 1 << (bits - 1))], {}, `${name}.q`);
   const x = g.op('Mul', [q, step], {}, `${name}.values`);
   return g.op('Reshape', [x, flat], {}, 'x0');
 }

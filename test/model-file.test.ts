@@ -294,3 +294,26 @@ test('alpt predict: a malformed input line stops with file:line (or, with --skip
   assert.equal(csv.length, 12);
   assert.equal(JSON.parse(ok.stdout.trim()).bad_rows, 1);
 });
+
+test('alpt export --format onnx: onnxruntime scores the Frappe test split within 1e-5 of predictIds', async () => {
+  const run = await frappeModel();
+  const out = join(tmp, 'frappe.onnx');
+  const r = alpt('export', '--model', join(run, 'model.alpt'), '--format', 'onnx', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const ort = await import('onnxruntime-node');
+  const m = await loadModel(join(run, 'model.alpt'));
+  try {
+    const { ids } = m.encode(lines(join(bench, 'frappe', 'test.libfm')));
+    const want = m.predictIds(ids);
+    const session = await ort.InferenceSession.create(readFileSync(out));
+    const F = m.info.fields.length;
+    const got = await session.run({ ids: new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [want.length, F]) });
+    const p = got.probability.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(p[i] - want[i]));
+    assert.ok(worst <= 1e-5, `max |onnx − alpt| = ${worst}`);
+    await session.release();
+  } finally {
+    m.dispose();
+  }
+});

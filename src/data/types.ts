@@ -59,4 +59,6 @@ export interface LoadedData {
   test?: EncodedSplit;
   fromCache: boolean;
   skippedRows: number;
+  /** Set when valid was held out of train (--valid-fraction), so it is not held out twice. */
+  heldOutFraction?: number;
 }

@@ -16,8 +16,12 @@ export class DivergenceMonitor {
   private sum = 0;
   private n = 0;
   private strikes = 0;
-  /** False while the latest window was bad: its weights must not become a checkpoint. */
-  healthy = true;
+  private lastWindowOk = true;
+
+  /** False while the latest closed window or the open one is bad: such weights must not be checkpointed. */
+  get healthy(): boolean {
+    return this.lastWindowOk && (this.n === 0 || this.sum / this.n <= DIVERGENCE_BOUND);
+  }
 
   /** Add one step's loss; closes a window every DIVERGENCE_WINDOW steps. */
   add(loss: number, where: () => string): void {
@@ -34,10 +38,10 @@ export class DivergenceMonitor {
     this.n = 0;
     if (!(mean > DIVERGENCE_BOUND)) {
       this.strikes = 0;
-      this.healthy = true;
+      this.lastWindowOk = true;
       return;
     }
-    this.healthy = false;
+    this.lastWindowOk = false;
     if (++this.strikes >= DIVERGENCE_STRIKES) {
       throw new DivergenceError(
         `training diverged at ${where()}: mean train loss ${mean.toPrecision(4)} over the last ${steps} steps, ` +

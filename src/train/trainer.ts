@@ -335,7 +335,7 @@ export class Trainer {
     const note = !this.cfg.out
       ? ''
       : c
-        ? `; the newest checkpoint (epoch ${c.epoch}, step ${c.step}) holds the last good weights`
+        ? `; the newest checkpoint (step ${c.step}, ${c.epoch} epochs complete) holds the last good weights`
         : '; no checkpoint was written from diverged weights';
     return new DivergenceError(`${e.message}${note}; lower --lr (now ${this.cfg.lr})`);
   }

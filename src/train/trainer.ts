@@ -101,6 +101,7 @@ export class Trainer {
   private best: Record<string, ArrayBufferView> | null = null;
   private readonly divergence = new DivergenceMonitor();
   private lastCheckpoint: CheckpointMark | null = null;
+  private skippingCheckpoints = false;
 
   constructor(
     readonly cfg: TrainConfig,
@@ -343,9 +344,11 @@ export class Trainer {
   /** Checkpoint unless the latest loss window was bad; never write non-finite weights. */
   private checkpointIfHealthy(path: string, where: () => string): void {
     if (!this.divergence.healthy) {
-      this.hooks.log?.(`not checkpointing at ${where()}: the train loss is above the divergence bound`);
+      if (!this.skippingCheckpoints) this.hooks.log?.(`not checkpointing at ${where()}: the train loss is above the divergence bound (until it recovers)`);
+      this.skippingCheckpoints = true;
       return;
     }
+    this.skippingCheckpoints = false;
     const bad = firstNonFinite(collectWeights(this.model, this.tables));
     if (bad) throw this.withCheckpointNote(new DivergenceError(`training diverged at ${where()}: non-finite weight ${bad}`));
     this.saveCheckpoint(path);

@@ -36,7 +36,7 @@ export async function trainAndReport(cfg: TrainConfig, resume = false, label = '
   if (cfg.progress !== 'none') {
     const v = data.vocab;
     process.stderr.write(
-      `${label}data: ${data.train.n} train, ${data.valid?.n ?? 0} valid, ${data.test?.n ?? 0} test rows; ${v.fieldSizes.length} fields, ${v.totalRows} embedding rows${data.fromCache ? ' (from cache)' : ''}${data.skippedRows ? `; skipped ${data.skippedRows} malformed lines` : ''}\n`,
+      `${label}data: ${data.train.n} train, ${data.valid?.n ?? 0} valid${data.heldOutFraction ? ` (held out of train, --valid-fraction ${data.heldOutFraction})` : ''}, ${data.test?.n ?? 0} test rows; ${v.fieldSizes.length} fields, ${v.totalRows} embedding rows${data.fromCache ? ' (from cache)' : ''}${data.skippedRows ? `; skipped ${data.skippedRows} malformed lines` : ''}\n`,
     );
   }
   if (cfg.out) {

@@ -180,3 +180,12 @@ test('no validation split: said once, no NaN, last epoch used, summary valid_auc
   // Next to a real validation split the fraction is refused, not silently ignored.
   await assert.rejects(loadRunData(await small({ validFraction: 0.2 })), /--valid-fraction 0\.2: the data already has a validation split \(500 rows\)/);
 });
+
+test('a validation split of one class is refused instead of early-stopping on NaN AUC', async () => {
+  const cfg = await small();
+  const data = await loadRunData(cfg);
+  const negatives = { ...data.valid!, labels: new Float32Array(data.valid!.n) };
+  await withBackend((backend) => {
+    assert.throws(() => new Trainer(cfg, { ...data, valid: negatives }, backend).fit(), /validation split's 500 rows are all negative: its AUC is undefined/);
+  });
+});

@@ -199,6 +199,7 @@ export class Trainer {
     // An empty validation split is no validation split: its AUC would be NaN and stop the run.
     const valid = this.data.valid && this.data.valid.n > 0 ? this.data.valid : undefined;
     this.announceMissingSplits(valid, test);
+    if (valid) refuseSingleClass(valid);
     const logPath = out ? join(out, 'metrics.jsonl') : null;
     const batcher = new Batcher(train, { batchSize: cfg.batch, shuffle: true, seed: cfg.seed });
     const stepsPerEpoch = Math.ceil(train.n / cfg.batch);
@@ -388,5 +389,14 @@ export class Trainer {
     this.lastCheckpoint = { epoch: this.state.epoch, step: this.state.step };
     // Records of the interrupted part are written again by the resumed run.
     if (this.cfg.out) truncateMetricsLog(join(this.cfg.out, 'metrics.jsonl'), this.state.step);
+  }
+}
+
+/** AUC of one class is undefined (NaN): early stopping on it would stop after `patience` epochs for nothing. */
+function refuseSingleClass(valid: EncodedSplit): void {
+  let pos = 0;
+  for (let i = 0; i < valid.n; i++) if (valid.labels[i] > 0.5) pos++;
+  if (pos === 0 || pos === valid.n) {
+    throw new Error(`the validation split's ${valid.n} rows are all ${pos ? 'positive' : 'negative'}: its AUC is undefined; give another --valid file or use --valid-fraction`);
   }
 }

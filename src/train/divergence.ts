@@ -23,10 +23,11 @@ export class DivergenceMonitor {
     return this.lastWindowOk && (this.n === 0 || this.sum / this.n <= DIVERGENCE_BOUND);
   }
 
-  /** Add one step's loss; closes a window every DIVERGENCE_WINDOW steps. */
-  add(loss: number, where: () => string): void {
+  /** Add one step's loss; windows close at multiples of DIVERGENCE_WINDOW steps (same places after a resume). */
+  add(loss: number, step: number, where: () => string): void {
     this.sum += loss;
-    if (++this.n >= DIVERGENCE_WINDOW) this.close(where);
+    this.n++;
+    if (step % DIVERGENCE_WINDOW === 0) this.close(where);
   }
 
   /** Close the current (partial) window; throws DivergenceError on the last allowed strike. */

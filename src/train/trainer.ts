@@ -216,13 +216,14 @@ export class Trainer {
       // A mid-epoch checkpoint resumes after the batches it had done (same seeded order).
       let lossSum = st.epochLossSum ?? 0;
       let batches = st.epochBatches ?? 0;
+      const resumedAt = batches;
       const where = () => `epoch ${epoch}, step ${st.step}`;
       for (const b of batcher.epoch(epoch, batches)) {
         st.step++;
         const loss = this.runner.train(b.ids, b.labels, b.size, st.step);
         lossSum += loss;
         batches++;
-        this.watchLoss(loss, where);
+        this.watchLoss(loss, st.step, where);
         this.hooks.onStep?.(epoch, batches, stepsPerEpoch, loss);
         if (cfg.maxSteps && batches >= cfg.maxSteps) break;
         if (evalEvery && st.step % evalEvery === 0 && valid && logPath) {
@@ -241,7 +242,7 @@ export class Trainer {
       this.closeLossWindow(where);
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
-      trainSamples += Math.min(train.n, batches * cfg.batch);
+      trainSamples += Math.min(train.n, batches * cfg.batch) - resumedAt * cfg.batch;
       this.hooks.onEvalStart?.(epoch);
       const v = valid ? this.evaluate(valid) : { auc: null, logloss: null };
       const rec: EpochRecord = {
@@ -251,7 +252,7 @@ export class Trainer {
         valid_auc: v.auc,
         valid_logloss: v.logloss,
         seconds,
-        samples_per_s: Math.min(train.n, batches * cfg.batch) / seconds,
+        samples_per_s: (Math.min(train.n, batches * cfg.batch) - resumedAt * cfg.batch) / seconds,
       };
       st.epoch = epoch;
       st.history.push(rec);
@@ -315,9 +316,9 @@ export class Trainer {
   }
 
   /** Feed the divergence monitor; a non-finite or runaway loss ends the run naming the last good checkpoint. */
-  private watchLoss(loss: number, where: () => string): void {
+  private watchLoss(loss: number, step: number, where: () => string): void {
     try {
-      this.divergence.add(loss, where);
+      this.divergence.add(loss, step, where);
     } catch (e) {
       throw this.withCheckpointNote(e);
     }

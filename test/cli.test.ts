@@ -97,3 +97,65 @@ test('alpt compare runs the grid and writes Markdown, CSV and JSON; --from-runs 
   assert.equal(again.status, 0, again.stderr);
   assert.equal(readFileSync(join(tmp, 'cmp2', 'compare.csv'), 'utf8'), readFileSync(join(out, 'compare.csv'), 'utf8'));
 });
+
+test('out-of-range flags and quoted YAML values are refused naming key, value and what is allowed', () => {
+  for (const [flag, value, re] of [
+    ['--threads', '1000', /threads \(--threads\): got 1000; expected number to be <=256/],
+    ['--sparse-lr', '-1', /sparseLr \(--sparse-lr\): got -1; expected number to be >0/],
+    ['--max-steps', '0', /maxSteps \(--max-steps\): got 0/],
+    ['--model', 'dcnn', /model \(--model\): got "dcnn"; unknown model/],
+  ] as const) {
+    const r = alpt('train', flag, value, '--data', tmp);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, re);
+  }
+  const cfg = join(tmp, 'quoted.yaml');
+  writeFileSync(cfg, 'skip-bad: "no"\n');
+  const r = alpt('train', '--config', cfg, '--data', tmp);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /quoted\.yaml: skip-bad: got "no"; expected boolean/);
+});
+
+test('--resume: needs --out; refuses other settings naming both values and leaves config.json alone', () => {
+  const dir = join(tmp, 'resume-data');
+  assert.equal(alpt('synth', '--out', dir, '--rows', '1000', '--seed', '5').status, 0);
+  const noOut = alpt('train', '--data', dir, '--resume');
+  assert.notEqual(noOut.status, 0);
+  assert.match(noOut.stderr, /--resume needs --out DIR/);
+  const out = join(tmp, 'resume-run');
+  const common = ['--data', dir, '--model', 'dnn', '--mlp', '8', '--batch', '256', '--progress', 'none', '--out', out];
+  assert.equal(alpt('train', ...common, '--epochs', '1', '--dim', '8').status, 0);
+  const config = readFileSync(join(out, 'config.json'), 'utf8');
+  const r = alpt('train', ...common, '--epochs', '2', '--dim', '16', '--resume');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /cannot resume with different settings:\n\s+dim \(--dim\): checkpoint 8, now 16/);
+  assert.doesNotMatch(r.stderr, /bytes, table expects/);
+  assert.equal(readFileSync(join(out, 'config.json'), 'utf8'), config, 'config.json untouched');
+  const ok = alpt('train', ...common, '--epochs', '2', '--dim', '8', '--resume');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout.trim().split('\n').pop()!).epochs_run, 2);
+});
+
+test('a diverging run (--lr 1e4) exits non-zero naming the step instead of reporting loss 1e18', () => {
+  const dir = join(tmp, 'diverge-data');
+  assert.equal(alpt('synth', '--out', dir, '--rows', '2000', '--seed', '6').status, 0);
+  const r = alpt('train', '--data', dir, '--model', 'dnn', '--mlp', '16', '--lr', '1e4', '--batch', '256', '--epochs', '10', '--progress', 'lines', '--out', join(tmp, 'diverge-run'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /alpt: training diverged at epoch \d+, step \d+: mean train loss/);
+  assert.equal(r.stdout, '', 'no summary for a diverged run');
+});
+
+test('without a validation split the run says so once; no NaN; summary valid_auc is null', () => {
+  const dir = join(tmp, 'novalid-data');
+  assert.equal(alpt('synth', '--out', dir, '--rows', '1000', '--seed', '7').status, 0);
+  const r = alpt('train', '--train', join(dir, 'train.txt'), '--test', join(dir, 'test.txt'), '--format', 'criteo', '--model', 'lr', '--epochs', '2', '--progress', 'lines');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr.match(/no validation split/g)?.length, 1);
+  assert.doesNotMatch(r.stderr, /NaN|Infinity/);
+  const s = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(s.valid_auc, null);
+  assert.equal(s.best_epoch, 2);
+  const held = alpt('train', '--train', join(dir, 'train.txt'), '--format', 'criteo', '--model', 'lr', '--epochs', '1', '--progress', 'none', '--valid-fraction', '0.25');
+  assert.equal(held.status, 0, held.stderr);
+  assert.equal(typeof JSON.parse(held.stdout.trim().split('\n').pop()!).valid_auc, 'number');
+});

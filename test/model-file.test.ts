@@ -16,6 +16,7 @@ import { readModelFile } from '../src/artifact/model-file.js';
 import { readSafetensors, writeSafetensors } from '../src/util/safetensors.js';
 import { writeSynthetic } from '../src/data/index.js';
 import { RowError } from '../src/predict/raw-encoder.js';
+import { predictFile } from '../src/predict/predict-file.js';
 
 const bench = fileURLToPath(new URL('../../../shared/data/bench', import.meta.url));
 const bin = fileURLToPath(new URL('../../bin/alpt.js', import.meta.url));
@@ -75,13 +76,18 @@ test('alpt predict prints the run\'s test AUC and writes one score per input row
   assert.equal(s.rows, n);
   assert.equal(csv.length, n + 1);
   const m = await loadModel(join(run, 'model.alpt'));
-  const first = m.predict(lines(join(bench, 'frappe', 'test.libfm')).slice(0, 5));
-  m.dispose();
-  for (let i = 0; i < 5; i++) {
+  const all = m.predict(lines(join(bench, 'frappe', 'test.libfm')));
+  for (let i = 0; i < n; i++) {
     const [line, score] = csv[i + 1].split(',');
     assert.equal(Number(line), i + 1);
-    assert.equal(Math.fround(Number(score)), first[i]);
+    assert.equal(Math.fround(Number(score)), all[i]);
   }
+  // Read in small chunks, the file is still scored in the evaluation's blocks: the same scores.
+  const small = join(tmp, 'scores-small-chunks.csv');
+  const s2 = await predictFile(m, join(bench, 'frappe', 'test.libfm'), { out: small, chunkBytes: 4096 });
+  m.dispose();
+  assert.equal(s2.auc, summary.test_auc);
+  assert.equal(readFileSync(small, 'utf8').split('\n').slice(1).join('\n'), csv.slice(1).map((l) => l.split(',')[1]).join('\n') + '\n');
 });
 
 test('a flipped byte anywhere, a truncation, another kind or version: refused with the reason and place', async () => {

@@ -9,7 +9,9 @@ export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
 const fmt = (x: number, d = 5) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 export function epochLine(r: EpochRecord, label = ''): string {
-  return `${label}epoch ${r.epoch}  loss ${fmt(r.train_loss)}  valid auc ${fmt(r.valid_auc)}  logloss ${fmt(r.valid_logloss)}  ${r.seconds.toFixed(1)}s  ${Math.round(r.samples_per_s)} samples/s`;
+  // Without a validation split there is nothing to show (said once at the start), not "NaN".
+  const valid = r.valid_auc === null || r.valid_logloss === null ? '' : `  valid auc ${fmt(r.valid_auc)}  logloss ${fmt(r.valid_logloss)}`;
+  return `${label}epoch ${r.epoch}  loss ${fmt(r.train_loss)}${valid}  ${r.seconds.toFixed(1)}s  ${Math.round(r.samples_per_s)} samples/s`;
 }
 
 export function progressHooks(mode: ProgressMode, label = ''): TrainerHooks & { close(): void } {

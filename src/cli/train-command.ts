@@ -1,6 +1,6 @@
 // `alpt train`: one run from flags and/or a YAML file; progress on stderr, summary JSON on stdout.
 
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { configFromCommand } from './train-options.js';
@@ -8,14 +8,26 @@ import { progressHooks } from './progress.js';
 import { train, loadRunData } from '../train/run.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { TrainConfig } from '../train/config.js';
+import { checkResumeConfig } from '../train/resume-check.js';
+import { readTensorFile } from '../util/tensor-file.js';
 
 export async function runTrain(cmd: Command): Promise<void> {
   const cfg = configFromCommand(cmd);
   const resume = cmd.opts().resume as boolean | undefined;
+  if (resume && !cfg.out) throw new Error('--resume needs --out DIR: the run folder holding checkpoint.alpt');
   await trainAndReport(cfg, resume);
 }
 
+/** Refuse a resume that cannot work before anything in the run folder is touched. */
+function checkResumable(checkpoint: string, cfg: TrainConfig): void {
+  if (!existsSync(checkpoint)) throw new Error(`--resume: ${checkpoint}: no checkpoint to resume from`);
+  checkResumeConfig(checkpoint, readTensorFile(checkpoint).meta?.config, cfg);
+}
+
 export async function trainAndReport(cfg: TrainConfig, resume = false, label = ''): Promise<void> {
+  const checkpoint = resume && cfg.out ? join(cfg.out, 'checkpoint.alpt') : undefined;
+  // config.json describes the checkpoint: it is only rewritten once the settings are known to match.
+  if (checkpoint) checkResumable(checkpoint, cfg);
   const hooks = progressHooks(cfg.progress, label);
   const t0 = performance.now();
   const data = await loadRunData(cfg, (phase, rows) => {
@@ -24,15 +36,15 @@ export async function trainAndReport(cfg: TrainConfig, resume = false, label = '
   if (cfg.progress !== 'none') {
     const v = data.vocab;
     process.stderr.write(
-      `${label}data: ${data.train.n} train, ${data.valid?.n ?? 0} valid, ${data.test?.n ?? 0} test rows; ${v.fieldSizes.length} fields, ${v.totalRows} embedding rows${data.fromCache ? ' (from cache)' : ''}${data.skippedRows ? `; skipped ${data.skippedRows} malformed lines` : ''}\n`,
+      `${label}data: ${data.train.n} train, ${data.valid?.n ?? 0} valid${data.heldOutFraction ? ` (held out of train, --valid-fraction ${data.heldOutFraction})` : ''}, ${data.test?.n ?? 0} test rows; ${v.fieldSizes.length} fields, ${v.totalRows} embedding rows${data.fromCache ? ' (from cache)' : ''}${data.skippedRows ? `; skipped ${data.skippedRows} malformed lines` : ''}\n`,
     );
   }
   if (cfg.out) {
     mkdirSync(cfg.out, { recursive: true });
-    writeFileSync(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2));
+    writeFileAtomic(join(cfg.out, 'config.json'), [JSON.stringify(cfg, null, 2)]);
   }
   try {
-    const summary = await train(cfg, { data, hooks, resume: resume && cfg.out ? join(cfg.out, 'checkpoint.alpt') : undefined });
+    const summary = await train(cfg, { data, hooks, resume: checkpoint });
     hooks.close();
     const full = { ...summary, seconds: (performance.now() - t0) / 1000 };
     if (cfg.out) writeFileAtomic(join(cfg.out, 'summary.json'), [JSON.stringify(full, null, 2) + '\n']);

@@ -5,6 +5,11 @@ import { readFileSync } from 'node:fs';
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
+import { CONFIG_FIELDS, CONFIG_KEYS, camel, choicesFor, helpFor, kebab, type ConfigKey } from '../train/config-schema.js';
+import { CSV_SCHEMA, NUMERIC_COLUMN_SCHEMA } from '../data/csv-schema.js';
+import type { CsvSchema } from '../data/types.js';
+import { explainIssues } from '../util/explain-issues.js';
+import { didYouMean } from '../util/closest.js';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -23,79 +28,91 @@ export const intList = (name: string) => (v: string) =>
 export function addTrainOptions(cmd: Command, opts: { bitsList?: boolean } = {}): Command {
   cmd = opts.bitsList
     ? cmd.option('--bits <list>', 'bit widths, comma separated (e.g. 8,4,2)', intList('--bits'))
-    : cmd.option('--bits <b>', 'bits per embedding code (1..8)', int('--bits'));
+    : cmd.option('--bits <b>', helpFor('bits'), int('--bits'));
   return cmd
     .option('--config <file>', 'YAML config file (flags override it)')
-    .option('--data <dir>', 'folder with train.*, valid.*, test.* (e.g. ../shared/data/bench/frappe)')
-    .option('--train <file>', 'training file')
-    .option('--valid <file>', 'validation file (early stopping)')
-    .option('--test <file>', 'test file (final metrics)')
-    .addOption(new Option('--format <format>', 'input format').choices(['libfm', 'criteo', 'avazu', 'csv']))
-    .option('--schema <file>', 'CSV schema (YAML/JSON: label, categorical, numeric) for --format csv')
-    .option('--min-count <n>', 'values seen fewer times in train share the field OOV id', int('--min-count'))
-    .option('--skip-bad', 'skip malformed lines (counted in the summary) instead of stopping')
-    .option('--cache-dir <dir>', 'where encoded datasets are cached (default ~/.cache/alpt)')
-    .option('--model <name>', 'lr, fm, dnn, wide-deep, deepfm, dcn, dcn-v2, ipnn')
-    .option('--embedding <method>', 'fp32, lpt-dr, lpt-sr, alpt, alpt-fast, lsq')
-    .option('--dim <d>', 'embedding dimension', int('--dim'))
-    .option('--mlp <sizes>', 'hidden sizes, comma separated (e.g. 400,400,400)', intList('--mlp'))
-    .option('--cross-layers <n>', 'DCN cross layers', int('--cross-layers'))
-    .option('--no-batch-norm', 'no BatchNorm after hidden Linear layers')
-    .option('--dropout <p>', 'dropout rate after each hidden ReLU', num('--dropout'))
-    .option('--init-std <s>', 'embedding init N(0, s²)', num('--init-std'))
-    .option('--batch <n>', 'batch size', int('--batch'))
-    .option('--lr <lr>', 'learning rate (dense and sparse)', num('--lr'))
-    .addOption(new Option('--optimizer <name>', 'dense optimizer').choices(['adam', 'sgd']))
-    .option('--weight-decay <w>', 'L2 weight decay of dense weights', num('--weight-decay'))
-    .addOption(new Option('--sparse-optimizer <name>', 'embedding optimizer').choices(['adam', 'adagrad', 'rowwise-adagrad', 'sgd']))
-    .option('--sparse-lr <lr>', 'embedding learning rate (default: --lr)', num('--sparse-lr'))
-    .option('--step-lr <lr>', 'step-size learning rate (alpt, lsq); relative to the initial step by default', num('--step-lr'))
-    .addOption(new Option('--step-lr-scale <scale>', 'relative: lr × initial Δ (bit-width free); absolute: plain lr').choices(['relative', 'absolute']))
-    .addOption(new Option('--step-optimizer <name>', 'optimizer of the step sizes').choices(['adam', 'sgd']))
-    .addOption(new Option('--step-dtype <dtype>', 'storage of per-row step sizes').choices(['f32', 'f16']))
-    .option('--lsq-per-row', 'lsq: one learned step per row instead of per table')
-    .option('--init-step <delta>', 'constant initial step size Δ0 (default 2·mean|w|/sqrt(Q_P))', num('--init-step'))
-    .option('--epochs <n>', 'maximum epochs', int('--epochs'))
-    .option('--patience <n>', 'early stopping: epochs without valid AUC gain', int('--patience'))
-    .option('--lr-decay-epochs <list>', 'divide the lr by --lr-decay after these epochs (paper: 6,9)', intList('--lr-decay-epochs'))
-    .option('--lr-decay <f>', 'factor of the step schedule', num('--lr-decay'))
-    .option('--eval-every <steps>', 'also evaluate on valid every N steps (logged)', int('--eval-every'))
-    .option('--max-steps <n>', 'stop each epoch after N steps (smoke runs)', int('--max-steps'))
-    .option('--seed <n>', 'run seed', int('--seed'))
-    .option('--threads <n>', 'compute threads (0 = all cores)', int('--threads'))
-    .addOption(new Option('--backend <name>', 'compute backend (blas: OpenBLAS addon, see README)').choices(['auto', 'blas', 'wasm', 'js']))
-    .option('--out <dir>', 'run folder: metrics.jsonl, checkpoint.alpt, model.alpt, summary.json')
-    .addOption(new Option('--progress <mode>', 'progress display').choices(['auto', 'bar', 'lines', 'none']));
+    .option('--data <dir>', helpFor('data'))
+    .option('--train <file>', helpFor('train'))
+    .option('--valid <file>', helpFor('valid'))
+    .option('--test <file>', helpFor('test'))
+    .addOption(new Option('--format <format>', helpFor('format')).choices(choicesFor('format')))
+    .option('--schema <file>', helpFor('schema'))
+    .option('--valid-fraction <f>', helpFor('validFraction'), num('--valid-fraction'))
+    .option('--min-count <n>', helpFor('minCount'), int('--min-count'))
+    .option('--skip-bad', helpFor('skipBad'))
+    .option('--cache-dir <dir>', helpFor('cacheDir'))
+    .option('--model <name>', helpFor('model'))
+    .option('--embedding <method>', helpFor('embedding'))
+    .option('--dim <d>', helpFor('dim'), int('--dim'))
+    .option('--mlp <sizes>', helpFor('mlp'), intList('--mlp'))
+    .option('--cross-layers <n>', helpFor('crossLayers'), int('--cross-layers'))
+    .option('--no-batch-norm', 'no BatchNorm after hidden Linear layers (YAML: batch-norm: false)')
+    .option('--dropout <p>', helpFor('dropout'), num('--dropout'))
+    .option('--init-std <s>', helpFor('initStd'), num('--init-std'))
+    .option('--batch <n>', helpFor('batch'), int('--batch'))
+    .option('--lr <lr>', helpFor('lr'), num('--lr'))
+    .addOption(new Option('--optimizer <name>', helpFor('optimizer')).choices(choicesFor('optimizer')))
+    .option('--weight-decay <w>', helpFor('weightDecay'), num('--weight-decay'))
+    .addOption(new Option('--sparse-optimizer <name>', helpFor('sparseOptimizer')).choices(choicesFor('sparseOptimizer')))
+    .option('--sparse-lr <lr>', helpFor('sparseLr'), num('--sparse-lr'))
+    .option('--step-lr <lr>', helpFor('stepLr'), num('--step-lr'))
+    .addOption(new Option('--step-lr-scale <scale>', helpFor('stepLrScale')).choices(choicesFor('stepLrScale')))
+    .addOption(new Option('--step-optimizer <name>', helpFor('stepOptimizer')).choices(choicesFor('stepOptimizer')))
+    .addOption(new Option('--step-dtype <dtype>', helpFor('stepDtype')).choices(choicesFor('stepDtype')))
+    .option('--lsq-per-row', helpFor('lsqPerRow'))
+    .option('--init-step <delta>', helpFor('initStep'), num('--init-step'))
+    .option('--epochs <n>', helpFor('epochs'), int('--epochs'))
+    .option('--patience <n>', helpFor('patience'), int('--patience'))
+    .option('--lr-decay-epochs <list>', helpFor('lrDecayEpochs'), intList('--lr-decay-epochs'))
+    .option('--lr-decay <f>', helpFor('lrDecay'), num('--lr-decay'))
+    .option('--eval-every <steps>', helpFor('evalEvery'), int('--eval-every'))
+    .option('--checkpoint-every <steps>', helpFor('checkpointEvery'), int('--checkpoint-every'))
+    .option('--max-steps <n>', helpFor('maxSteps'), int('--max-steps'))
+    .option('--seed <n>', helpFor('seed'), int('--seed'))
+    .option('--threads <n>', helpFor('threads'), int('--threads'))
+    .addOption(new Option('--backend <name>', helpFor('backend')).choices(choicesFor('backend')))
+    .option('--out <dir>', helpFor('out'))
+    .addOption(new Option('--progress <mode>', helpFor('progress')).choices(choicesFor('progress')));
 }
 
-const KEYS = new Set(Object.keys(DEFAULTS).concat(['data', 'train', 'valid', 'test', 'format', 'schema', 'cacheDir', 'out', 'sparseLr', 'maxSteps', 'initStep']));
-const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-
-/** Read a YAML (or JSON) config file; unknown keys are errors naming the key. */
-export function readConfigFile(path: string): Partial<TrainConfig> {
-  let raw: unknown;
+/** YAML 1.1 reading: unquoted yes/no/on/off are booleans (as most YAML users expect), never strings. */
+function readYaml(path: string): unknown {
   try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
+    return parseYaml(readFileSync(path, 'utf8'), { version: '1.1' });
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }
+}
+
+/** Read a YAML (or JSON) config file; every key and value is checked against the config schema. */
+export function readConfigFile(path: string): Partial<TrainConfig> {
+  const raw = readYaml(path);
   if (raw === null || raw === undefined) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${path}: expected a mapping of options`);
   const out: Record<string, unknown> = {};
+  const errors: string[] = [];
+  const spellings = CONFIG_KEYS.map(kebab);
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     const key = camel(k);
-    if (!KEYS.has(key)) throw new Error(`${path}: unknown option "${k}"`);
-    out[key] = key === 'mlp' || key === 'lrDecayEpochs' ? (typeof v === 'string' ? intList(k)(v) : typeof v === 'number' ? [v] : v) : v;
+    if (!(CONFIG_KEYS as string[]).includes(key)) {
+      errors.push(`unknown option "${k}"${didYouMean(k, spellings)}`);
+      continue;
+    }
+    const r = CONFIG_FIELDS[key as ConfigKey].safeParse(v);
+    if (r.success) out[key] = r.data;
+    else errors.push(...explainIssues(r.error.issues, v, { name: (p) => [k, ...p.map(String)].join('.') }));
   }
+  if (errors.length) throw new Error(errors.map((e) => `${path}: ${e}`).join('\n'));
   return out as Partial<TrainConfig>;
 }
 
-export function readSchema(path: string): TrainConfig['schema'] {
-  try {
-    return parseYaml(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
+/** Read and check a CSV schema file (unknown keys and bucket rules are refused by name). */
+export function readSchema(path: string): CsvSchema {
+  const raw = readYaml(path);
+  const r = CSV_SCHEMA.safeParse(raw);
+  if (r.success) return r.data;
+  const keysAt = (p: PropertyKey[]) => (p.length === 0 ? Object.keys(CSV_SCHEMA.shape) : p[0] === 'numeric' ? Object.keys(NUMERIC_COLUMN_SCHEMA.shape) : []);
+  throw new Error(explainIssues(r.error.issues, raw, { keysAt }).map((e) => `${path}: ${e}`).join('\n'));
 }
 
 /** Merge defaults, the config file and the flags actually given on the command line. */
@@ -104,7 +121,8 @@ export function configFromCommand(cmd: Command, extra: Partial<TrainConfig> = {}
   const fromFile = opts.config ? readConfigFile(opts.config) : {};
   const fromFlags: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(opts)) {
-    if (k === 'config' || k === 'schema') continue;
+    // Subcommand flags (--resume, --methods, --rows…) are not config keys.
+    if (k === 'schema' || !(CONFIG_KEYS as string[]).includes(k)) continue;
     if (cmd.getOptionValueSource(k) !== 'cli') continue;
     fromFlags[k] = v;
   }

@@ -49,6 +49,13 @@ export class Batcher {
     this.count = 0;
   }
 
+  /** Skip n batches of the current epoch without copying them (only full batches come before the tail). */
+  skip(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || this.count + n > this.numBatches) throw new Error(`cannot skip ${n} batches: ${this.numBatches - this.count} left in the epoch`);
+    this.pos = Math.min(this.split.n, this.pos + n * this.batchSize);
+    this.count += n;
+  }
+
   /** The next batch (its buffers are overwritten by the following call), or null at epoch end. */
   next(): Batch | null {
     if (this.count >= this.numBatches) return null;
@@ -67,9 +74,10 @@ export class Batcher {
     return b;
   }
 
-  /** Iterates one epoch. */
-  *epoch(epoch: number): Generator<Batch> {
+  /** Iterates one epoch, from its batch `from` on (a resumed mid-epoch run skips those already done). */
+  *epoch(epoch: number, from = 0): Generator<Batch> {
     this.begin(epoch);
+    this.skip(from);
     for (let b = this.next(); b; b = this.next()) yield b;
   }
 }

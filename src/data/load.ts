@@ -8,6 +8,7 @@ import type { DataOptions, EncodedSplit, InputSpec, LoadedData } from './types.j
 import { buildVocab } from './vocab.js';
 import { countTrain, encodeSplit, remapTrain, type PassOptions } from './encode.js';
 import { CacheError, cacheKey, readCache, writeCache } from './cache.js';
+import { removeStaleTempFiles } from '../util/atomic.js';
 
 export async function loadData(opts: DataOptions): Promise<LoadedData> {
   const train = resolve(opts.train);
@@ -24,6 +25,7 @@ export async function loadData(opts: DataOptions): Promise<LoadedData> {
     key = await cacheKey([train, valid, test], { format: opts.format, minCount, skipBad, schema: opts.schema ?? null });
     const dir = opts.cacheDir ? resolve(opts.cacheDir) : await defaultCacheDir(train);
     cachePath = join(dir, `${basename(dirname(train))}-${key}.alptds`);
+    removeStaleTempFiles(dir); // cache writes interrupted by kill -9
     try {
       opts.onProgress?.('cache:read', 0);
       const hit = await readCache(cachePath, key);

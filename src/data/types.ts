@@ -82,4 +82,6 @@ export interface LoadedData {
   /** Raw values of the vocabulary (absent only for data built by hand). */
   vocabKeys?: VocabKeys;
   input?: InputSpec;
+  /** Set when valid was held out of train (--valid-fraction), so it is not held out twice. */
+  heldOutFraction?: number;
 }

@@ -22,6 +22,12 @@ export const MODELS: Record<string, ModelBuilder> = {
 
 const ALIASES: Record<string, string> = { widedeep: 'wide-deep', wdl: 'wide-deep', dcnv2: 'dcn-v2', pnn: 'ipnn' };
 
+/** A registered model name or alias (any case). */
+export function isKnownModel(name: string): boolean {
+  const key = ALIASES[name.toLowerCase()] ?? name.toLowerCase();
+  return key in MODELS;
+}
+
 export function buildModel(name: string, ctx: ModelContext): CtrModel {
   const key = ALIASES[name.toLowerCase()] ?? name.toLowerCase();
   const b = MODELS[key];

@@ -49,8 +49,14 @@ export async function predictFile(m: LoadedModel, input: string, o: PredictFileO
   const write = async (s: string): Promise<void> => {
     if (!sink.write(s)) await new Promise<void>((r) => sink.once('drain', () => r()));
   };
-  // Rows of the current chunk, in order: the parsed ones (index into the batch) and the bad ones (-1).
+  // Parsed rows wait as ids until a whole forward batch (m.batchSize rows) is there, so the file is
+  // scored in the same blocks as training's evaluation of it; `order` keeps the input order of
+  // pending rows (a pending-row index, or -1 for a bad line) with their id-column values.
   const batch = new RowBatch();
+  const B = m.batchSize;
+  let pendingIds = new Int32Array(B * F * 2);
+  let pendingLabels = new Float32Array(B * 2);
+  let pending = 0;
   let order: number[] = [];
   let ids: string[] = [];
   // 8 bytes per scored row, kept for AUC (which needs every score); nothing else grows with the input.
@@ -60,29 +66,48 @@ export async function predictFile(m: LoadedModel, input: string, o: PredictFileO
   let bad = 0;
   let bytes = 0;
   let headerPending = parser.hasHeader;
-  let ids32 = new Int32Array(0);
-  const flush = async (): Promise<void> => {
+  /** Moves the parsed chunk's rows into the pending ids. */
+  const take = (): void => {
     const n = batch.rows;
-    if (ids32.length < n * F) ids32 = new Int32Array(n * F);
-    enc.lookup(batch, ids32, 0);
-    const z = n > 0 ? m.logits(ids32.subarray(0, n * F)) : new Float32Array(0);
+    if (pendingIds.length < (pending + n) * F) {
+      const grown = new Int32Array(Math.max(pendingIds.length * 2, (pending + n) * F));
+      grown.set(pendingIds.subarray(0, pending * F));
+      pendingIds = grown;
+      const gl = new Float32Array(grown.length / F);
+      gl.set(pendingLabels.subarray(0, pending));
+      pendingLabels = gl;
+    }
+    enc.lookup(batch, pendingIds, pending * F);
+    pendingLabels.set(batch.labels.subarray(0, n), pending);
+    pending += n;
+    batch.clear();
+  };
+  /** Scores whole batches of pending rows (all of them when `all`) and writes their lines in order. */
+  const flush = async (all: boolean): Promise<void> => {
+    take();
+    const n = all ? pending : Math.floor(pending / B) * B;
+    const z = n > 0 ? m.logits(pendingIds.subarray(0, n * F)) : new Float32Array(0);
     let text = '';
-    for (let k = 0; k < order.length; k++) {
+    let k = 0;
+    for (; k < order.length; k++) {
       const i = order[k];
+      if (i >= n) break;
       const id = o.idColumn !== undefined ? `${csvCell(ids[k])},` : '';
       if (i < 0) text += `${id}\n`;
       else {
         const p = 1 / (1 + Math.exp(-z[i]));
         text += `${id}${Math.fround(p)}\n`;
-        labels.push(batch.labels[i]);
+        labels.push(pendingLabels[i]);
         logits.push(z[i]);
       }
     }
-    rows += order.length;
+    rows += k;
     await write(text);
-    batch.clear();
-    order = [];
-    ids = [];
+    order = order.slice(k).map((i) => (i < 0 ? i : i - n));
+    ids = ids.slice(k);
+    pendingIds.copyWithin(0, n * F, pending * F);
+    pendingLabels.copyWithin(0, n, pending);
+    pending -= n;
     o.onProgress?.(bytes, total, rows);
   };
   try {
@@ -100,7 +125,7 @@ export async function predictFile(m: LoadedModel, input: string, o: PredictFileO
       try {
         parser.parse(buf, s, e, batch);
         batch.keep();
-        order.push(batch.rows - 1);
+        order.push(pending + batch.rows - 1);
       } catch (err) {
         if (!(err instanceof BadRow)) throw err;
         batch.drop();
@@ -109,8 +134,8 @@ export async function predictFile(m: LoadedModel, input: string, o: PredictFileO
         order.push(-1);
       }
       if (o.idColumn !== undefined) ids.push(idIndex < 0 ? String(lineNo) : cellAt(buf, s, e, sep, idIndex));
-    }, { chunkSize: o.chunkBytes ?? 1 << 22, onChunk: flush });
-    await flush();
+    }, { chunkSize: o.chunkBytes ?? 1 << 22, onChunk: () => flush(false) });
+    await flush(true);
     if (tmp) {
       sink.end();
       await finished(sink as WriteStream);

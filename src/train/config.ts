@@ -1,12 +1,15 @@
 // One typed configuration for a training run. The CLI (flags + YAML) and the programmatic API both
-// produce this; defaults match ../shared/peers/torch_ref.py so results compare.
+// produce this; defaults (declared in ./config-schema.ts) match ../shared/peers/torch_ref.py.
 
 import type { DataFormat, CsvSchema } from '../data/index.js';
 import type { SparseOptimizerName } from '../embedding/table.js';
+import type { z } from 'zod';
+import { CONFIG_FIELDS, CONFIG_KEYS, TRAIN_CONFIG_SCHEMA, kebab, type EMBEDDING_METHODS } from './config-schema.js';
+import { CSV_SCHEMA } from '../data/csv-schema.js';
+import { explainIssues } from '../util/explain-issues.js';
 
-export const EMBEDDING_METHODS = ['fp32', 'lpt-dr', 'lpt-sr', 'alpt', 'alpt-fast', 'lsq'] as const;
+export { EMBEDDING_METHODS, SPARSE_OPTIMIZERS, MAX_THREADS } from './config-schema.js';
 export type EmbeddingMethod = (typeof EMBEDDING_METHODS)[number];
-export const SPARSE_OPTIMIZERS: readonly SparseOptimizerName[] = ['adam', 'adagrad', 'rowwise-adagrad', 'sgd'];
 
 export interface TrainConfig {
   // data
@@ -16,6 +19,8 @@ export interface TrainConfig {
   test?: string;
   format?: DataFormat;
   schema?: CsvSchema;
+  /** Hold out this fraction of train (seeded) as validation when there is no valid split. */
+  validFraction?: number;
   minCount: number;
   skipBad: boolean;
   cacheDir?: string;
@@ -48,6 +53,8 @@ export interface TrainConfig {
   lrDecayEpochs: number[];
   lrDecay: number;
   evalEvery: number;
+  /** Also checkpoint every N steps (0: at epoch ends only); resuming mid-epoch stays bit-exact. */
+  checkpointEvery: number;
   // run
   seed: number;
   threads: number;
@@ -57,59 +64,28 @@ export interface TrainConfig {
   maxSteps?: number;
 }
 
-export const DEFAULTS: TrainConfig = {
-  minCount: 1,
-  skipBad: false,
-  model: 'dcn',
-  embedding: 'fp32',
-  bits: 8,
-  dim: 16,
-  mlp: [400, 400, 400],
-  crossLayers: 3,
-  batchNorm: true,
-  dropout: 0,
-  initStd: 0.01,
-  batch: 1024,
-  lr: 1e-3,
-  optimizer: 'adam',
-  weightDecay: 0,
-  sparseOptimizer: 'adam',
-  stepLr: 0.01,
-  stepLrScale: 'relative',
-  stepOptimizer: 'adam',
-  stepDtype: 'f32',
-  lsqPerRow: false,
-  epochs: 15,
-  patience: 2,
-  lrDecayEpochs: [],
-  lrDecay: 0.1,
-  evalEvery: 0,
-  seed: 2024,
-  threads: 0,
-  backend: 'auto',
-  progress: 'auto',
+/** The defaults, as declared in the schema (./config-schema.ts). */
+export const DEFAULTS: TrainConfig = TRAIN_CONFIG_SCHEMA.parse({});
+
+// Compile-time check that the schema produces exactly the documented TrainConfig.
+const _schemaMatchesInterface: TrainConfig = {} as z.output<typeof TRAIN_CONFIG_SCHEMA>;
+void _schemaMatchesInterface;
+
+/** How a key is named in messages: its config name and its flag. */
+export const keyName = (path: PropertyKey[]): string => {
+  const [head, ...rest] = path.map(String);
+  if (head === undefined) return '(config)';
+  const tail = rest.length ? '.' + rest.join('.') : '';
+  return head in CONFIG_FIELDS ? `${head}${tail} (--${kebab(head)})` : head + tail;
 };
 
-/** Check ranges and names; every message names the offending field. */
+/** Check every key against the schema; the message names each bad key, its value and what is allowed. */
 export function validateConfig(c: TrainConfig): TrainConfig {
-  const fail = (field: string, msg: string): never => {
-    throw new Error(`config: ${field}: ${msg}`);
-  };
-  if (!EMBEDDING_METHODS.includes(c.embedding)) fail('embedding', `unknown method "${c.embedding}" (expected ${EMBEDDING_METHODS.join(', ')})`);
-  if (!Number.isInteger(c.bits) || c.bits < 1 || c.bits > 8) fail('bits', `must be an integer in 1..8, got ${c.bits}`);
-  if (!Number.isInteger(c.dim) || c.dim < 1) fail('dim', `must be a positive integer, got ${c.dim}`);
-  if (!Number.isInteger(c.batch) || c.batch < 1) fail('batch', `must be a positive integer, got ${c.batch}`);
-  if (!(c.lr > 0)) fail('lr', `must be > 0, got ${c.lr}`);
-  if (!(c.stepLr > 0)) fail('stepLr', `must be > 0, got ${c.stepLr}`);
-  if (c.initStep !== undefined && !(c.initStep > 0)) fail('initStep', `must be > 0, got ${c.initStep}`);
-  if (!SPARSE_OPTIMIZERS.includes(c.sparseOptimizer)) fail('sparseOptimizer', `unknown "${c.sparseOptimizer}" (expected ${SPARSE_OPTIMIZERS.join(', ')})`);
-  if (c.optimizer !== 'adam' && c.optimizer !== 'sgd') fail('optimizer', `unknown "${c.optimizer}" (expected adam, sgd)`);
-  if (!Number.isInteger(c.epochs) || c.epochs < 1) fail('epochs', `must be a positive integer, got ${c.epochs}`);
-  if (!Number.isInteger(c.patience) || c.patience < 1) fail('patience', `must be a positive integer, got ${c.patience}`);
-  if (!Number.isInteger(c.minCount) || c.minCount < 1) fail('minCount', `must be a positive integer, got ${c.minCount}`);
-  if (c.mlp.some((h) => !Number.isInteger(h) || h < 1)) fail('mlp', `hidden sizes must be positive integers, got ${c.mlp.join(',')}`);
-  if (!(c.dropout >= 0 && c.dropout < 1)) fail('dropout', `must be in [0, 1), got ${c.dropout}`);
-  if (!Number.isInteger(c.threads) || c.threads < 0) fail('threads', `must be a non-negative integer (0 = all cores), got ${c.threads}`);
-  if (!['auto', 'blas', 'wasm', 'js'].includes(c.backend)) fail('backend', `unknown "${c.backend}" (expected auto, blas, wasm, js)`);
-  return c;
+  const r = TRAIN_CONFIG_SCHEMA.safeParse(c);
+  if (r.success) return r.data as TrainConfig;
+  const lines = explainIssues(r.error.issues, c, {
+    name: keyName,
+    keysAt: (p) => (p.length === 0 ? CONFIG_KEYS : p[0] === 'schema' ? Object.keys(CSV_SCHEMA.shape) : []),
+  });
+  throw new Error(lines.map((l) => `config: ${l}`).join('\n'));
 }

@@ -5,6 +5,9 @@ import type { EmbeddingTable } from '../embedding/table.js';
 import type { CtrModel, ModelInputs } from '../models/model.js';
 import type { Backend } from '../kernels/backend.js';
 
+/** Inference batches are computed in multiples of this many rows (see logits). */
+export const INFERENCE_ROW_BLOCK = 16;
+
 export interface InputTables {
   main: EmbeddingTable;
   first?: EmbeddingTable;
@@ -16,6 +19,7 @@ export class EmbeddingInputs {
   private x0: Float32Array = new Float32Array(0);
   private first: Float32Array = new Float32Array(0);
   private capacity = 0;
+  private padIds = new Int32Array(0);
 
   constructor(
     readonly backend: Backend,
@@ -54,8 +58,22 @@ export class EmbeddingInputs {
     return inputs;
   }
 
-  /** Logits for a batch in inference mode (no randomness, running BatchNorm statistics). */
+  /**
+   * Logits for a batch in inference mode (no randomness, running BatchNorm statistics). The batch
+   * is padded to a multiple of INFERENCE_ROW_BLOCK rows (copies of its last row): GEMM kernels
+   * handle a few leftover rows with other code paths (matrix-vector for one row, edge tiles) whose
+   * sums run in another order, so without padding a row's score would depend on how many rows
+   * were scored with it. Padded, it does not: evaluation, predict and a batching server agree bit
+   * for bit.
+   */
   logits(ids: Int32Array, batch: number): Float32Array {
-    return this.model.forward(this.lookup(ids, batch), batch, false);
+    const padded = Math.ceil(batch / INFERENCE_ROW_BLOCK) * INFERENCE_ROW_BLOCK;
+    if (padded === batch || batch === 0) return this.model.forward(this.lookup(ids, batch), batch, false);
+    const F = this.numFields;
+    if (this.padIds.length < padded * F) this.padIds = new Int32Array(padded * F);
+    const p = this.padIds;
+    p.set(ids.subarray(0, batch * F));
+    for (let r = batch; r < padded; r++) p.copyWithin(r * F, (batch - 1) * F, batch * F);
+    return this.model.forward(this.lookup(p, padded), padded, false);
   }
 }

@@ -9,6 +9,7 @@ import type { Backend } from '../kernels/backend.js';
 import { findSplits, loadData, type LoadedData, type DataFormat } from '../data/index.js';
 import { Trainer, type TrainerHooks, type TrainSummary } from './trainer.js';
 import { DEFAULTS, validateConfig, type TrainConfig } from './config.js';
+import { holdOutValid } from '../data/hold-out.js';
 
 export function defaultCacheDir(): string {
   return process.env.ALPT_CACHE_DIR ?? join(homedir(), '.cache', 'alpt');
@@ -32,7 +33,7 @@ export function resolveData(cfg: TrainConfig): { train: string; valid?: string; 
 
 export async function loadRunData(cfg: TrainConfig, onProgress?: (phase: string, rows: number) => void): Promise<LoadedData> {
   const files = resolveData(cfg);
-  return loadData({
+  const data = await loadData({
     ...files,
     minCount: cfg.minCount,
     schema: cfg.schema,
@@ -40,6 +41,16 @@ export async function loadRunData(cfg: TrainConfig, onProgress?: (phase: string,
     skipBad: cfg.skipBad,
     onProgress,
   });
+  return withValidFraction(data, cfg);
+}
+
+/** Apply --valid-fraction once (data loaded elsewhere gets it here too); refuse it next to a valid split. */
+export function withValidFraction(data: LoadedData, cfg: TrainConfig): LoadedData {
+  const f = cfg.validFraction;
+  if (!f || data.heldOutFraction === f) return data;
+  if (data.heldOutFraction !== undefined) throw new Error(`--valid-fraction ${f}: this data already holds out ${data.heldOutFraction} of train`);
+  if (data.valid && data.valid.n > 0) throw new Error(`--valid-fraction ${f}: the data already has a validation split (${data.valid.n} rows); give one or the other`);
+  return holdOutValid(data, f, cfg.seed);
 }
 
 export interface RunOptions {
@@ -53,7 +64,7 @@ export interface RunOptions {
 /** Train one model from a (partial) config; fills in defaults, validates, returns the summary. */
 export async function train(partial: Partial<TrainConfig>, opts: RunOptions = {}): Promise<TrainSummary> {
   const cfg = validateConfig({ ...DEFAULTS, ...partial });
-  const data = opts.data ?? (await loadRunData(cfg));
+  const data = opts.data ? withValidFraction(opts.data, cfg) : await loadRunData(cfg);
   const backend = opts.backend ?? (await createBackend({ kind: cfg.backend, threads: cfg.threads || undefined }));
   try {
     const trainer = new Trainer(cfg, data, backend, opts.hooks);

@@ -19,6 +19,10 @@ import { writeModelFile } from '../artifact/model-file.js';
 import type { TrainConfig } from './config.js';
 import type { DenseOptimizer } from './dense-optimizer.js';
 import { PhaseTimer } from './phase-timer.js';
+import { checkResumeConfig } from './resume-check.js';
+import { truncateMetricsLog } from './metrics-log.js';
+import { DivergenceError, DivergenceMonitor, firstNonFinite } from './divergence.js';
+import { removeStaleTempFiles } from '../util/atomic.js';
 
 export interface EvalResult {
   auc: number;
@@ -29,8 +33,9 @@ export interface EpochRecord {
   epoch: number;
   step: number;
   train_loss: number;
-  valid_auc: number;
-  valid_logloss: number;
+  /** null without a validation split. */
+  valid_auc: number | null;
+  valid_logloss: number | null;
   seconds: number;
   samples_per_s: number;
 }
@@ -43,8 +48,9 @@ export interface TrainSummary {
   seed: number;
   epochs_run: number;
   best_epoch: number;
-  valid_auc: number;
-  valid_logloss: number;
+  /** null without a validation split (then best_epoch is the last epoch). */
+  valid_auc: number | null;
+  valid_logloss: number | null;
   test_auc: number | null;
   test_logloss: number | null;
   train_samples_per_s: number;
@@ -75,6 +81,15 @@ interface TrainerState {
   bestEpoch: number;
   badEpochs: number;
   history: EpochRecord[];
+  /** Batches done in the unfinished epoch st.epoch + 1 (a mid-epoch checkpoint), and their loss sum. */
+  epochBatches?: number;
+  epochLossSum?: number;
+}
+
+/** Where the newest checkpoint stands, for the divergence message. */
+interface CheckpointMark {
+  epoch: number;
+  step: number;
 }
 
 export class Trainer {
@@ -85,6 +100,9 @@ export class Trainer {
   readonly timer = new PhaseTimer();
   private state: TrainerState = { epoch: 0, step: 0, bestAuc: -Infinity, bestEpoch: 0, badEpochs: 0, history: [] };
   private best: Record<string, ArrayBufferView> | null = null;
+  private readonly divergence = new DivergenceMonitor();
+  private lastCheckpoint: CheckpointMark | null = null;
+  private skippingCheckpoints = false;
 
   constructor(
     readonly cfg: TrainConfig,
@@ -172,14 +190,22 @@ export class Trainer {
   /** Train until early stopping or the epoch limit; restores the best weights; evaluates test. */
   fit(): TrainSummary {
     const cfg = this.cfg;
-    const { train, valid, test } = this.data;
+    const { train, test } = this.data;
     if (train.n === 0) throw new Error('the training split is empty');
     const out = cfg.out;
-    if (out) mkdirSync(out, { recursive: true });
+    if (out) {
+      mkdirSync(out, { recursive: true });
+      removeStaleTempFiles(out); // checkpoint writes interrupted by kill -9
+    }
+    // An empty validation split is no validation split: its AUC would be NaN and stop the run.
+    const valid = this.data.valid && this.data.valid.n > 0 ? this.data.valid : undefined;
+    this.announceMissingSplits(valid, test);
+    if (valid) refuseSingleClass(valid);
     const logPath = out ? join(out, 'metrics.jsonl') : null;
     const batcher = new Batcher(train, { batchSize: cfg.batch, shuffle: true, seed: cfg.seed });
     const stepsPerEpoch = Math.ceil(train.n / cfg.batch);
     const evalEvery = cfg.evalEvery > 0 ? cfg.evalEvery : 0;
+    const epochSteps = cfg.maxSteps ? Math.min(stepsPerEpoch, cfg.maxSteps) : stepsPerEpoch;
     let trainSeconds = 0;
     let trainSamples = 0;
     const st = this.state;
@@ -188,25 +214,38 @@ export class Trainer {
       const epoch = st.epoch + 1;
       this.applyLr(epoch);
       const t0 = performance.now();
-      let lossSum = 0;
-      let batches = 0;
-      for (const b of batcher.epoch(epoch)) {
+      // A mid-epoch checkpoint resumes after the batches it had done (same seeded order).
+      let lossSum = st.epochLossSum ?? 0;
+      let batches = st.epochBatches ?? 0;
+      const resumedAt = batches;
+      const where = () => `epoch ${epoch}, step ${st.step}`;
+      for (const b of batcher.epoch(epoch, batches)) {
         st.step++;
         const loss = this.runner.train(b.ids, b.labels, b.size, st.step);
         lossSum += loss;
         batches++;
+        this.watchLoss(loss, st.step, where);
         this.hooks.onStep?.(epoch, batches, stepsPerEpoch, loss);
         if (cfg.maxSteps && batches >= cfg.maxSteps) break;
         if (evalEvery && st.step % evalEvery === 0 && valid && logPath) {
           const v = this.evaluate(valid);
           appendFileSync(logPath, JSON.stringify({ epoch, step: st.step, valid_auc: v.auc, valid_logloss: v.logloss }) + '\n');
         }
+        // The epoch's last batch is followed by the epoch-end checkpoint instead.
+        if (cfg.checkpointEvery && st.step % cfg.checkpointEvery === 0 && out && batches < epochSteps) {
+          st.epochBatches = batches;
+          st.epochLossSum = lossSum;
+          this.checkpointIfHealthy(join(out, 'checkpoint.alpt'), where);
+        }
       }
+      st.epochBatches = 0;
+      st.epochLossSum = 0;
+      this.closeLossWindow(where);
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
-      trainSamples += Math.min(train.n, batches * cfg.batch);
+      trainSamples += Math.min(train.n, batches * cfg.batch) - resumedAt * cfg.batch;
       this.hooks.onEvalStart?.(epoch);
-      const v = valid ? this.evaluate(valid) : { auc: NaN, logloss: NaN };
+      const v = valid ? this.evaluate(valid) : { auc: null, logloss: null };
       const rec: EpochRecord = {
         epoch,
         step: st.step,
@@ -214,23 +253,23 @@ export class Trainer {
         valid_auc: v.auc,
         valid_logloss: v.logloss,
         seconds,
-        samples_per_s: Math.min(train.n, batches * cfg.batch) / seconds,
+        samples_per_s: (Math.min(train.n, batches * cfg.batch) - resumedAt * cfg.batch) / seconds,
       };
       st.epoch = epoch;
       st.history.push(rec);
       this.hooks.onEpoch?.(rec);
       if (logPath) appendFileSync(logPath, JSON.stringify(rec) + '\n');
       // Without a validation split every epoch counts as the best (the last one wins).
-      if (!valid || v.auc > st.bestAuc) {
-        st.bestAuc = v.auc;
+      if (v.auc === null || v.auc > st.bestAuc) {
+        if (v.auc !== null) st.bestAuc = v.auc;
         st.bestEpoch = epoch;
         st.badEpochs = 0;
         this.best = copyArrays(collectWeights(this.model, this.tables));
-        if (out) this.saveModel(join(out, 'model.alpt'));
+        if (out && this.divergence.healthy) this.saveModel(join(out, 'model.alpt'));
       } else {
         st.badEpochs++;
       }
-      if (out) this.saveCheckpoint(join(out, 'checkpoint.alpt'));
+      if (out) this.checkpointIfHealthy(join(out, 'checkpoint.alpt'), where);
       if (st.badEpochs >= cfg.patience) {
         this.hooks.log?.(`early stopping after epoch ${epoch}: no valid AUC gain for ${cfg.patience} epochs (best ${st.bestAuc.toFixed(5)} at epoch ${st.bestEpoch})`);
         break;
@@ -249,8 +288,8 @@ export class Trainer {
       seed: cfg.seed,
       epochs_run: st.epoch,
       best_epoch: st.bestEpoch,
-      valid_auc: bestRec?.valid_auc ?? NaN,
-      valid_logloss: bestRec?.valid_logloss ?? NaN,
+      valid_auc: bestRec?.valid_auc ?? null,
+      valid_logloss: bestRec?.valid_logloss ?? null,
       test_auc: te ? te.auc : null,
       test_logloss: te ? te.logloss : null,
       train_samples_per_s: trainSeconds > 0 ? trainSamples / trainSeconds : 0,
@@ -268,6 +307,58 @@ export class Trainer {
     // The final model file: the best weights (restored above) and the summary of the run.
     if (out) this.saveModel(join(out, 'model.alpt'), summary);
     return summary;
+  }
+
+  /** Say once, up front, what a missing split turns off (instead of NaN in every progress line). */
+  private announceMissingSplits(valid: EncodedSplit | undefined, test: EncodedSplit | undefined): void {
+    if (!valid) {
+      this.hooks.log?.(
+        'no validation split (give --valid FILE or --valid-fraction F): early stopping and best-epoch selection are off; the last epoch\'s weights are used',
+      );
+    }
+    if (!test || test.n === 0) this.hooks.log?.('no test split (give --test FILE): test metrics will be null');
+  }
+
+  /** Feed the divergence monitor; a non-finite or runaway loss ends the run naming the last good checkpoint. */
+  private watchLoss(loss: number, step: number, where: () => string): void {
+    try {
+      this.divergence.add(loss, step, where);
+    } catch (e) {
+      throw this.withCheckpointNote(e);
+    }
+  }
+
+  private closeLossWindow(where: () => string): void {
+    try {
+      this.divergence.close(where);
+    } catch (e) {
+      throw this.withCheckpointNote(e);
+    }
+  }
+
+  private withCheckpointNote(e: unknown): unknown {
+    if (!(e instanceof DivergenceError)) return e;
+    const c = this.lastCheckpoint;
+    const note = !this.cfg.out
+      ? ''
+      : c
+        ? `; the newest checkpoint (step ${c.step}, ${c.epoch} epochs complete) holds the last good weights`
+        : '; no checkpoint was written from diverged weights';
+    return new DivergenceError(`${e.message}${note}; lower --lr (now ${this.cfg.lr})`);
+  }
+
+  /** Checkpoint unless the latest loss window was bad; never write non-finite weights. */
+  private checkpointIfHealthy(path: string, where: () => string): void {
+    if (!this.divergence.healthy) {
+      if (!this.skippingCheckpoints) this.hooks.log?.(`not checkpointing at ${where()}: the train loss is above the divergence bound (until it recovers)`);
+      this.skippingCheckpoints = true;
+      return;
+    }
+    this.skippingCheckpoints = false;
+    const bad = firstNonFinite(collectWeights(this.model, this.tables));
+    if (bad) throw this.withCheckpointNote(new DivergenceError(`training diverged at ${where()}: non-finite weight ${bad}`));
+    this.saveCheckpoint(path);
+    this.lastCheckpoint = { epoch: this.state.epoch, step: this.state.step };
   }
 
   /** The model file for scoring and serving: current weights, vocabulary, input rules (no optimizer state). */
@@ -299,6 +390,8 @@ export class Trainer {
   resume(path: string): void {
     if (!existsSync(path)) throw new Error(`${path}: no checkpoint to resume from`);
     const { meta, arrays } = readTensorFile(path, 'checkpoint');
+    // Before any array: a settings mismatch is named, not reported as a size error.
+    checkResumeConfig(path, meta.config, this.cfg);
     restoreWeights(this.model, this.tables, arrays, path);
     const dense: Record<string, ArrayBufferView> = {};
     const best: Record<string, ArrayBufferView> = {};
@@ -310,5 +403,17 @@ export class Trainer {
     this.dense.load(dense);
     this.best = Object.keys(best).length ? best : null;
     this.state = { ...meta.state, bestAuc: meta.state.bestAuc ?? -Infinity };
+    this.lastCheckpoint = { epoch: this.state.epoch, step: this.state.step };
+    // Records of the interrupted part are written again by the resumed run.
+    if (this.cfg.out) truncateMetricsLog(join(this.cfg.out, 'metrics.jsonl'), this.state.step);
+  }
+}
+
+/** AUC of one class is undefined (NaN): early stopping on it would stop after `patience` epochs for nothing. */
+function refuseSingleClass(valid: EncodedSplit): void {
+  let pos = 0;
+  for (let i = 0; i < valid.n; i++) if (valid.labels[i] > 0.5) pos++;
+  if (pos === 0 || pos === valid.n) {
+    throw new Error(`the validation split's ${valid.n} rows are all ${pos ? 'positive' : 'negative'}: its AUC is undefined; give another --valid file or use --valid-fraction`);
   }
 }

@@ -9,6 +9,7 @@ export const Stream = {
   rounding: 4,
   synth: 5,
   bench: 6,
+  holdOut: 7,
 } as const;
 
 /** murmur3's 32-bit finaliser: a bijective avalanche mix. */

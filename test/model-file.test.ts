@@ -323,3 +323,26 @@ test('alpt export --format onnx: onnxruntime scores the Frappe test split within
     m.dispose();
   }
 });
+
+test('a row\'s score does not depend on the rows scored with it (wasm and js backends)', async () => {
+  const run = await frappeModel();
+  const raw = lines(join(bench, 'frappe', 'test.libfm')).slice(0, 600);
+  for (const kind of ['wasm', 'js'] as const) {
+    for (const threads of [1, 2]) {
+      const m = await loadModel(join(run, 'model.alpt'), { kind, threads });
+      try {
+        const { ids } = m.encode(raw);
+        const F = m.numFields;
+        const all = m.logits(ids);
+        for (let start = 0; start < 300; start += 37) {
+          for (const n of [1, 2, 3, 7, 15, 16, 17, 31, 40]) {
+            const part = m.logits(ids.subarray(start * F, (start + n) * F));
+            for (let i = 0; i < n; i++) assert.equal(part[i], all[start + i], `${kind}×${threads}: row ${start + i} scored in a batch of ${n}`);
+          }
+        }
+      } finally {
+        m.dispose();
+      }
+    }
+  }
+});

@@ -16,8 +16,13 @@ td:first-child,th:first-child{text-align:left}.chart{margin:1em 0 1.5em}.chart s
 .grid{display:flex;flex-wrap:wrap;gap:1em}.muted{color:#777;font-size:.85em}code{background:#f4f4f4;padding:0 .2em}
 `;
 
+/** Vega numbers its SVG ids (gradient_0, clip1) from 0 in every chart: make them unique in the page. */
+function scopeIds(svg: string, prefix: string): string {
+  return svg.replace(/\bid="([^"]+)"/g, `id="${prefix}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`).replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`);
+}
+
 async function figure(c: Chart): Promise<string> {
-  const svg = await renderSvg(c.spec);
+  const svg = scopeIds(await renderSvg(c.spec), c.id);
   return `<figure class="chart" id="${esc(c.id)}" data-marks="${esc(JSON.stringify(c.marks))}"><h3>${esc(c.title)}</h3>${svg}<figcaption class="caption">${esc(c.caption)}</figcaption></figure>`;
 }
 

@@ -21,6 +21,7 @@ export function makeParser(format: DataFormat, schema?: CsvSchema, numFields = -
     case 'csv':
       if (!schema) throw new Error('format csv needs a schema');
       return new CsvParser(schema);
+    case 'parquet': throw new Error('parquet is read by row groups (src/data/parquet.ts), not by lines');
   }
 }
 

@@ -12,9 +12,10 @@ import { DEFAULTS, EMBEDDING_METHODS, type EmbeddingMethod, type TrainConfig } f
 import type { TrainSummary } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { fp32AdamBytesPerRow, summarizeGrid, toCsv, toMarkdown } from '../train/compare-table.js';
+import { writeCompareHtml } from '../report/compare-html.js';
 
 /** Tabulate runs already made (runs.jsonl files of earlier compare runs, e.g. a grid split across processes). */
-function tableFromRuns(files: string[], dir: string): void {
+function tableFromRuns(files: string[], dir: string): Promise<void> {
   const runs: TrainSummary[] = files.flatMap((f) =>
     readFileSync(f, 'utf8')
       .split('\n')
@@ -29,6 +30,7 @@ function tableFromRuns(files: string[], dir: string): void {
   );
   if (runs.length === 0) throw new Error(`--from-runs: no runs in ${files.join(', ')}`);
   writeReport(runs, dir);
+  return writeCompareHtml(runs, dir, null, files);
 }
 
 function writeReport(results: TrainSummary[], dir: string, cfg?: TrainConfig, seeds?: number[]): void {
@@ -80,4 +82,5 @@ export async function runCompare(cmd: Command): Promise<void> {
     }
   }
   writeReport(results, dir, base, seeds);
+  await writeCompareHtml(results, dir, base, [dir]);
 }

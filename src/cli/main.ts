@@ -11,6 +11,8 @@ import { runBench } from './bench-command.js';
 import { runPredict } from './predict-command.js';
 import { runExport } from './export-command.js';
 import { runInspect } from './inspect-command.js';
+import { runReport } from './report-command.js';
+import { showTrainDefaults } from './help-defaults.js';
 
 function positiveInt(flag: string, v: string, zeroOk = false): number {
   const n = Number(v);
@@ -105,5 +107,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('--json', 'one JSON line')
     .action((file: string, o) => runInspect(file, o));
 
+  program
+    .command('report')
+    .description('one self-contained HTML page (charts as inline SVG) from run folders and/or compare results folders')
+    .argument('<paths...>', 'run folders (summary.json, metrics.jsonl) or compare --results folders (runs.jsonl)')
+    .option('--out <file>', 'output HTML file (default: <folder>/report.html for one folder, else report.html)')
+    .option('--title <text>', 'page title')
+    .action(async (paths: string[], o) => runReport(paths, o));
+
+  showTrainDefaults(program);
   await program.parseAsync(argv);
 }

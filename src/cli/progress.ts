@@ -60,3 +60,28 @@ export function progressHooks(mode: ProgressMode, label = ''): TrainerHooks & { 
     },
   };
 }
+
+/**
+ * Data loading progress (`count:train: 3975 rows`): overwritten in place (`\r`) on a terminal; on a
+ * log (stderr not a TTY) one event per line: a phase's first and last event, and at most one a second between.
+ */
+export function dataProgress(mode: ProgressMode, label = '', isTTY = process.stderr.isTTY === true, now = () => Date.now()): (phase: string, rows: number) => void {
+  if (mode === 'none') return () => {};
+  if (mode === 'bar' || (mode === 'auto' && isTTY)) return (phase, rows) => process.stderr.write(`${label}${phase}: ${rows} rows\r`);
+  let lastPhase = '';
+  let last = 0;
+  let pending = ''; // a phase's last event, held back by the once-a-second limit
+  return (phase, rows) => {
+    const t = now();
+    const line = `${label}${phase}: ${rows} rows\n`;
+    if (phase === lastPhase && t - last < 1000) {
+      pending = line;
+      return;
+    }
+    if (phase !== lastPhase && pending) process.stderr.write(pending);
+    pending = '';
+    lastPhase = phase;
+    last = t;
+    process.stderr.write(line);
+  };
+}

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { configFromCommand } from './train-options.js';
-import { progressHooks } from './progress.js';
+import { dataProgress, progressHooks } from './progress.js';
 import { train, loadRunData } from '../train/run.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { TrainConfig } from '../train/config.js';
@@ -30,9 +30,7 @@ export async function trainAndReport(cfg: TrainConfig, resume = false, label = '
   if (checkpoint) checkResumable(checkpoint, cfg);
   const hooks = progressHooks(cfg.progress, label);
   const t0 = performance.now();
-  const data = await loadRunData(cfg, (phase, rows) => {
-    if (cfg.progress !== 'none') process.stderr.write(`${label}${phase}: ${rows} rows\r`);
-  });
+  const data = await loadRunData(cfg, dataProgress(cfg.progress, label));
   if (cfg.progress !== 'none') {
     const v = data.vocab;
     process.stderr.write(

@@ -26,6 +26,7 @@ export function makeParser(format: DataFormat, schema?: CsvSchema, numFields = -
     case 'csv':
       if (!schema) throw new Error('format csv needs a schema');
       return new CsvParser(schema);
+    case 'parquet': throw new Error('parquet is read by row groups (src/data/parquet.ts), not by lines');
   }
 }
 
@@ -323,7 +324,11 @@ function digits(buf: Buffer, a: number, b: number): boolean {
 }
 
 // ---------------------------------------------------------------- generic csv
-/** Delimited text described by a CsvSchema (no quoting): categorical columns, then numeric ones. */
+/**
+ * Delimited text described by a CsvSchema: categorical columns, then numeric ones. RFC 4180 quoting
+ * (as pandas writes it): a field that starts with `"` runs to the closing quote, `""` inside is one
+ * quote; lines without a quoted field take the plain fast path. A quoted field cannot hold a line break.
+ */
 class CsvParser implements RowParser {
   readonly hasHeader: boolean;
   fieldNames: string[] = [];
@@ -345,7 +350,7 @@ class CsvParser implements RowParser {
   }
 
   setHeader(line: string): void {
-    const header = line.split(String.fromCharCode(this.delim));
+    const header = splitCsvHeader(line, String.fromCharCode(this.delim));
     this.cols = header.length;
     try {
       this.resolve(header);
@@ -362,7 +367,8 @@ class CsvParser implements RowParser {
       }
       if (!header) throw new Error(`csv schema: column ${JSON.stringify(c)} named but the file has no header`);
       const i = header.indexOf(c);
-      if (i < 0) throw new Error(`csv schema: no column ${JSON.stringify(c)} in header`);
+      // BadRow: the loader adds the file (and line 1) to the message.
+      if (i < 0) throw new BadRow(`csv schema: no column ${JSON.stringify(c)} in header (found: ${header.map((h) => JSON.stringify(h)).join(', ')})`);
       return i;
     };
     const name = (i: number): string => (header ? header[i] : `c${i}`);
@@ -376,7 +382,12 @@ class CsvParser implements RowParser {
   parse(buf: Buffer, s: number, e: number, row: RowBatch): void {
     row.begin(2 * (e - s) + 36 * this.numIdx.length + 256);
     let c = 0;
+    let quoted = false;
     for (let p = s; ; c++) {
+      if (p < e && buf[p] === 34) {
+        quoted = true;
+        break;
+      }
       let q = p;
       while (q < e && buf[q] !== this.delim) q++;
       if (c === this.starts.length) this.growCols();
@@ -386,6 +397,11 @@ class CsvParser implements RowParser {
       p = q + 1;
     }
     c++;
+    if (quoted) {
+      // Slow path: the cells, unquoted, go to a scratch buffer and are read from there.
+      c = this.splitQuoted(buf, s, e);
+      buf = this.qbuf;
+    }
     if (this.cols < 0) this.fixColumns(c); // no header: the first row fixes the column count
     if (c !== this.cols) throw new BadRow(`expected ${this.cols} columns, found ${c}`);
     row.label = csvLabel(buf, this.starts[this.labelIdx], this.ends[this.labelIdx], this.labelName, this.schema.labelThreshold);
@@ -405,6 +421,42 @@ class CsvParser implements RowParser {
     this.cols = c;
   }
 
+  private qbuf = Buffer.alloc(256);
+
+  /** Splits a line with quoted fields into this.qbuf (unescaped cells); returns the column count. */
+  private splitQuoted(buf: Buffer, s: number, e: number): number {
+    if (this.qbuf.length < e - s) this.qbuf = Buffer.alloc(2 * (e - s));
+    const out = this.qbuf, d = this.delim;
+    let k = 0, c = 0, p = s;
+    for (;; c++) {
+      if (c === this.starts.length) this.growCols();
+      this.starts[c] = k;
+      if (p < e && buf[p] === 34) {
+        p++;
+        for (;;) {
+          if (p >= e) throw new BadRow(`column ${c + 1}: unterminated quoted field (a line break inside quotes is not supported)`);
+          if (buf[p] === 34) {
+            if (p + 1 < e && buf[p + 1] === 34) {
+              out[k++] = 34;
+              p += 2;
+              continue;
+            }
+            p++;
+            break;
+          }
+          out[k++] = buf[p++];
+        }
+        if (p < e && buf[p] !== d) throw new BadRow(`column ${c + 1}: ${quoteBytes(buf, p, Math.min(e, p + 10))} after a closing quote (expected the delimiter)`);
+      } else {
+        while (p < e && buf[p] !== d) out[k++] = buf[p++];
+      }
+      this.ends[c] = k;
+      if (p >= e) break;
+      p++;
+    }
+    return c + 1;
+  }
+
   private growCols(): void {
     const s = new Int32Array(this.starts.length * 2);
     s.set(this.starts);
@@ -413,6 +465,35 @@ class CsvParser implements RowParser {
     t.set(this.ends);
     this.ends = t;
   }
+}
+
+/** A header line split on the delimiter, RFC 4180 quotes removed (`"a,b"` is one name, `""` a quote). */
+export function splitCsvHeader(line: string, delim: string): string[] {
+  if (!line.includes('"')) return line.split(delim);
+  const out: string[] = [];
+  let cur = '', i = 0, inQuotes = false, fieldStart = true;
+  while (i < line.length) {
+    const ch = line[i];
+    if (inQuotes) {
+      if (ch === '"' && line[i + 1] === '"') { cur += '"'; i += 2; continue; }
+      if (ch === '"') { inQuotes = false; i++; continue; }
+      cur += ch;
+    } else if (ch === '"' && fieldStart) {
+      inQuotes = true;
+    } else if (ch === delim) {
+      out.push(cur);
+      cur = '';
+      fieldStart = true;
+      i++;
+      continue;
+    } else {
+      cur += ch;
+    }
+    fieldStart = false;
+    i++;
+  }
+  out.push(cur);
+  return out;
 }
 
 /** Category key of a numeric cell: bucket index, or a rule (identity by default). */

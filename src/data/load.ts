@@ -17,7 +17,7 @@ export async function loadData(opts: DataOptions): Promise<LoadedData> {
   const minCount = opts.minCount ?? 1;
   const skipBad = opts.skipBad ?? false;
   if (!Number.isInteger(minCount) || minCount < 1) throw new Error(`minCount must be a positive integer, got ${minCount}`);
-  if (opts.format === 'csv' && !opts.schema) throw new Error('format csv needs a schema');
+  if ((opts.format === 'csv' || opts.format === 'parquet') && !opts.schema) throw new Error(`format ${opts.format} needs a schema`);
 
   let cachePath: string | null = null;
   let key = '';
@@ -54,7 +54,7 @@ export async function loadData(opts: DataOptions): Promise<LoadedData> {
   const va = await enc(valid, 'valid');
   const te = await enc(test, 'test');
   const tr = remapTrain(counted, remaps);
-  const input: InputSpec = { format: opts.format, numFields: F };
+  const input: InputSpec = { format: opts.format === 'parquet' ? 'csv' : opts.format, numFields: F };
   if (opts.schema) input.schema = opts.schema;
   if (counted.header !== undefined) input.header = counted.header;
 

@@ -5,6 +5,7 @@ import type { CsvSchema, DataFormat } from './types.js';
 import { makeParser } from './formats.js';
 import { forEachLine } from './lines.js';
 import { BadFile, BadRow, RowBatch } from './row.js';
+import { parseParquetRows } from './parquet.js';
 
 /** What makeParser needs (plain data, so a worker can build the same parser). */
 export interface ParserSpec {
@@ -37,6 +38,7 @@ export async function parseRows(
   path: string, spec: ParserSpec, skipBad: boolean, chunkSize: number,
   onBatch: (rows: RowBatch, p: ParseProgress) => void | Promise<void>,
 ): Promise<ParseProgress> {
+  if (spec.format === 'parquet') return parseParquetRows(path, spec.schema, skipBad, displayName(path), onBatch);
   const parser = makeParser(spec.format, spec.schema, spec.numFields);
   const rows = new RowBatch();
   const progress: ParseProgress = { bytes: 0, skipped: 0, fieldNames: parser.fieldNames };

@@ -1,6 +1,6 @@
 // Public types of the data layer.
 
-export type DataFormat = 'libfm' | 'criteo' | 'avazu' | 'csv';
+export type DataFormat = 'libfm' | 'criteo' | 'avazu' | 'csv' | 'parquet';
 
 export interface NumericColumn {
   column: string | number;

@@ -55,6 +55,8 @@ export function inputColumns(input: InputSpec): InputColumns {
       }
       return { required: used, line, label: named(s.label), separator: sep };
     }
+    case 'parquet': // training from Parquet records its input as csv (same keys; header = the columns)
+      return inputColumns({ ...input, format: 'csv' });
   }
 }
 

@@ -8,7 +8,7 @@ import type { SparseOptimizerName } from '../embedding/table.js';
 
 export const EMBEDDING_METHODS = ['fp32', 'lpt-dr', 'lpt-sr', 'alpt', 'alpt-fast', 'lsq'] as const;
 export const SPARSE_OPTIMIZERS = ['adam', 'adagrad', 'rowwise-adagrad', 'sgd'] as const satisfies readonly SparseOptimizerName[];
-export const DATA_FORMATS = ['libfm', 'criteo', 'avazu', 'csv'] as const;
+export const DATA_FORMATS = ['libfm', 'criteo', 'avazu', 'csv', 'parquet'] as const;
 /** More compute threads than this is a typo, not a machine (the wasm heap is shared by all of them). */
 export const MAX_THREADS = 256;
 

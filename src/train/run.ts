@@ -24,10 +24,13 @@ export function resolveData(cfg: TrainConfig): { train: string; valid?: string; 
     train ??= found.train;
     valid ??= found.valid;
     test ??= found.test;
-    format ??= found.format;
+    if (!format && found.format) {
+      format = found.format;
+      if (cfg.progress !== 'none') process.stderr.write(`alpt: guessed --format ${format} for ${train} (${found.formatWhy}); give --format to override\n`);
+    }
   }
   if (!train) throw new Error('no training data: give --data DIR (with train.*, valid.*, test.*) or --train FILE');
-  if (!format) throw new Error(`cannot tell the format of ${train}: give --format libfm|criteo|avazu|csv`);
+  if (!format) throw new Error(`cannot tell the format of ${train}: give --format libfm|criteo|avazu|csv|parquet`);
   return { train, valid, test, format };
 }
 

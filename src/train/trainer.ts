@@ -23,6 +23,8 @@ import { checkResumeConfig } from './resume-check.js';
 import { truncateMetricsLog } from './metrics-log.js';
 import { DivergenceError, DivergenceMonitor, firstNonFinite } from './divergence.js';
 import { removeStaleTempFiles } from '../util/atomic.js';
+import { codeHistogram, stepSizeHistogram, type CodeHistogram, type StepSizeHistogram } from './table-stats.js';
+import { describeBackend, type BackendInfo } from '../kernels/describe.js';
 
 export interface EvalResult {
   auc: number;
@@ -64,6 +66,23 @@ export interface TrainSummary {
   fields: number;
   train_rows: number;
   skipped_rows: number;
+  /** The backend and kernels actually used (not the `auto` asked for). */
+  backend?: BackendInfo;
+  /** Learned/fixed per-row step sizes Δ per field at the end of training (low-precision tables). */
+  step_size_histogram?: StepSizeHistogram;
+  /** Integer code usage at the end of training, and how often codes sit at the clip limits. */
+  code_histogram?: CodeHistogram;
+  /** Per epoch and per --eval-every evaluation (this process's part of the run): the training curve. */
+  curve?: CurvePoint[];
+}
+
+/** One point of a training curve: an epoch's end (train_loss set) or an --eval-every evaluation. */
+export interface CurvePoint {
+  epoch: number;
+  step: number;
+  train_loss?: number;
+  valid_auc: number | null;
+  valid_logloss: number | null;
 }
 
 export interface TrainerHooks {
@@ -209,6 +228,7 @@ export class Trainer {
     let trainSeconds = 0;
     let trainSamples = 0;
     const st = this.state;
+    const curve: CurvePoint[] = st.history.map((h) => ({ epoch: h.epoch, step: h.step, train_loss: h.train_loss, valid_auc: h.valid_auc, valid_logloss: h.valid_logloss }));
 
     while (st.epoch < cfg.epochs) {
       const epoch = st.epoch + 1;
@@ -229,6 +249,7 @@ export class Trainer {
         if (cfg.maxSteps && batches >= cfg.maxSteps) break;
         if (evalEvery && st.step % evalEvery === 0 && valid && logPath) {
           const v = this.evaluate(valid);
+          curve.push({ epoch, step: st.step, valid_auc: v.auc, valid_logloss: v.logloss });
           appendFileSync(logPath, JSON.stringify({ epoch, step: st.step, valid_auc: v.auc, valid_logloss: v.logloss }) + '\n');
         }
         // The epoch's last batch is followed by the epoch-end checkpoint instead.
@@ -257,6 +278,7 @@ export class Trainer {
       };
       st.epoch = epoch;
       st.history.push(rec);
+      curve.push({ epoch, step: st.step, train_loss: rec.train_loss, valid_auc: v.auc, valid_logloss: v.logloss });
       this.hooks.onEpoch?.(rec);
       if (logPath) appendFileSync(logPath, JSON.stringify(rec) + '\n');
       // Without a validation split every epoch counts as the best (the last one wins).
@@ -303,6 +325,10 @@ export class Trainer {
       fields: this.data.vocab.fieldSizes.length,
       train_rows: train.n,
       skipped_rows: this.data.skippedRows,
+      backend: describeBackend(this.backend),
+      step_size_histogram: stepSizeHistogram(this.tables.main, this.data.vocab),
+      code_histogram: codeHistogram(this.tables.main, this.data.vocab, cfg.dim, cfg.bits),
+      curve,
     };
     // The final model file: the best weights (restored above) and the summary of the run.
     if (out) this.saveModel(join(out, 'model.alpt'), summary);

@@ -8,7 +8,7 @@
 // the gathered rows only (onnx-table.ts), so a 4-bit table costs its codes + steps, not rows·dim·4.
 import type { ModelFile } from '../artifact/model-file.js';
 import { createJsBackend } from '../kernels/js.js';
-import { buildModel } from '../models/registry.js';
+import { buildModelFor } from '../models/registry.js';
 import { TermModel } from '../models/term-model.js';
 import { restoreDense } from '../train/snapshot.js';
 import { GraphBuilder } from './onnx-graph.js';
@@ -28,16 +28,7 @@ export function exportOnnx(file: ModelFile, opts: OnnxExportOptions = {}): Uint8
   const F = meta.vocab.fieldSizes.length;
   const backend = createJsBackend();
   try {
-    const model = buildModel(cfg.model, {
-      backend,
-      numFields: F,
-      dim: cfg.dim,
-      mlp: cfg.mlp,
-      crossLayers: cfg.crossLayers,
-      batchNorm: cfg.batchNorm,
-      dropout: cfg.dropout,
-      seed: cfg.seed,
-    });
+    const model = buildModelFor(cfg, F, backend);
     if (!(model instanceof TermModel)) throw new Error(`onnx export: model '${cfg.model}' is not a sum of terms`);
     restoreDense(model, arrays, 'onnx export');
 

@@ -34,3 +34,13 @@ export function buildModel(name: string, ctx: ModelContext): CtrModel {
   if (!b) throw new Error(`unknown model "${name}" (expected ${Object.keys(MODELS).join(', ')})`);
   return b(ctx);
 }
+
+/** The model a training config describes (its architecture keys), for numFields fields. */
+export function buildModelFor(
+  cfg: { model: string; dim: number; mlp: number[]; crossLayers: number; batchNorm: boolean; dropout: number; seed: number },
+  numFields: number, backend: ModelContext['backend'],
+): CtrModel {
+  return buildModel(cfg.model, {
+    backend, numFields, dim: cfg.dim, mlp: cfg.mlp, crossLayers: cfg.crossLayers, batchNorm: cfg.batchNorm, dropout: cfg.dropout, seed: cfg.seed,
+  });
+}

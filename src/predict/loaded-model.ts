@@ -4,7 +4,7 @@
 import { readModelFile, type ModelFile, type ModelMeta } from '../artifact/model-file.js';
 import { createBackend, type BackendOptions } from '../kernels/index.js';
 import type { Backend } from '../kernels/backend.js';
-import { buildModel } from '../models/registry.js';
+import { buildModelFor } from '../models/registry.js';
 import type { CtrModel } from '../models/model.js';
 import { FrozenTable } from '../embedding/frozen-table.js';
 import { EmbeddingInputs } from '../train/embedding-inputs.js';
@@ -141,16 +141,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
   const backend = opts.backend ?? (await createBackend({ kind: opts.kind ?? 'auto', threads: opts.threads }));
   try {
     const cfg = file.meta.config;
-    const model = buildModel(cfg.model, {
-      backend,
-      numFields: file.meta.vocab.fieldSizes.length,
-      dim: cfg.dim,
-      mlp: cfg.mlp,
-      crossLayers: cfg.crossLayers,
-      batchNorm: cfg.batchNorm,
-      dropout: cfg.dropout,
-      seed: cfg.seed,
-    });
+    const model = buildModelFor(cfg, file.meta.vocab.fieldSizes.length, backend);
     return new LoadedModel(path, file.meta, file.arrays, backend, !opts.backend, model);
   } catch (e) {
     if (!opts.backend) backend.dispose();

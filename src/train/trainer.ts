@@ -7,7 +7,7 @@ import type { Backend } from '../kernels/backend.js';
 import type { EncodedSplit, LoadedData } from '../data/index.js';
 import { Batcher } from '../data/index.js';
 import type { CtrModel } from '../models/model.js';
-import { buildModel } from '../models/registry.js';
+import { buildModelFor } from '../models/registry.js';
 import { createTable } from '../embedding/factory.js';
 import type { MemoryReport } from '../embedding/table.js';
 import { createDenseOptimizer } from './dense.js';
@@ -131,16 +131,7 @@ export class Trainer {
   ) {
     const { vocab } = data;
     const numFields = vocab.fieldSizes.length;
-    this.model = buildModel(cfg.model, {
-      backend,
-      numFields,
-      dim: cfg.dim,
-      mlp: cfg.mlp,
-      crossLayers: cfg.crossLayers,
-      batchNorm: cfg.batchNorm,
-      dropout: cfg.dropout,
-      seed: cfg.seed,
-    });
+    this.model = buildModelFor(cfg, numFields, backend);
     const sparse = { name: cfg.sparseOptimizer, lr: cfg.sparseLr ?? cfg.lr };
     this.tables = {
       main: createTable({

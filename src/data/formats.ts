@@ -368,7 +368,10 @@ class CsvParser implements RowParser {
       if (!header) throw new Error(`csv schema: column ${JSON.stringify(c)} named but the file has no header`);
       const i = header.indexOf(c);
       // BadRow: the loader adds the file (and line 1) to the message.
-      if (i < 0) throw new BadRow(`csv schema: no column ${JSON.stringify(c)} in header (found: ${header.map((h) => JSON.stringify(h)).join(', ')})`);
+      if (i < 0) {
+        const shown = header.slice(0, 20).map((h) => JSON.stringify(clip(h))).join(', ') + (header.length > 20 ? `, … (${header.length} columns)` : '');
+        throw new BadRow(`csv schema: no column ${JSON.stringify(clip(c))} in header (found: ${shown})`);
+      }
       return i;
     };
     const name = (i: number): string => (header ? header[i] : `c${i}`);

@@ -675,25 +675,41 @@ export function scatterRows(dx: usize, inv: usize, slots: i32, dim: i32, g: usiz
 
 /**
  * BatchLookup.prepare: unique rows of ids[0..slots) in first-seen order into rows, the index of
- * each slot's row into inverse; slotOf[r] is valid when stamp[r] == gen. Returns the number of
- * unique rows, or −(i+1) for the first slot i whose id is outside [0, nRows).
+ * each slot's row into inverse. De-duplication uses an open-addressing hash of the batch's ids
+ * (linear probing), 2^capLog2 entries of [row + 1 (0 = empty), index in rows] i32 pairs at table,
+ * cleared here: O(batch) memory, nothing per table row. Returns the number of unique rows, or
+ * −(i+1) for the first slot i whose id is outside [0, nRows).
  */
 export function prepareRows(
-  ids: usize, slots: i32, nRows: i32, stamp: usize, slotOf: usize, gen: u32, rows: usize, inverse: usize,
+  ids: usize, slots: i32, nRows: i32, table: usize, capLog2: i32, rows: usize, inverse: usize,
 ): i32 {
+  const mask: u32 = (<u32>1 << capLog2) - 1;
+  const shift: u32 = 32 - <u32>capLog2;
+  memory.fill(table, 0, <usize>8 << capLog2);
   let count = 0;
   for (let i = 0; i < slots; i++) {
     const r = load<i32>(ids + (<usize>i << 2));
     if (<u32>r >= <u32>nRows) return -(i + 1);
-    const sp = stamp + (<usize>r << 2);
-    const op = slotOf + (<usize>r << 2);
-    if (load<u32>(sp) != gen) {
-      store<u32>(sp, gen);
-      store<i32>(op, count);
-      store<i32>(rows + (<usize>count << 2), r);
-      count++;
+    const key = r + 1;
+    let h: u32 = capLog2 > 0 ? (<u32>r * 0x9e3779b1) >>> shift : 0;
+    let slot: i32 = 0;
+    while (true) {
+      const e = table + (<usize>h << 3);
+      const k = load<i32>(e);
+      if (k == key) {
+        slot = load<i32>(e, 4);
+        break;
+      }
+      if (k == 0) {
+        store<i32>(e, key);
+        store<i32>(e, count, 4);
+        store<i32>(rows + (<usize>count << 2), r);
+        slot = count++;
+        break;
+      }
+      h = (h + 1) & mask;
     }
-    store<i32>(inverse + (<usize>i << 2), load<i32>(op));
+    store<i32>(inverse + (<usize>i << 2), slot);
   }
   return count;
 }

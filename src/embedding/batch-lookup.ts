@@ -3,7 +3,7 @@
 
 import type { EmbeddingTable } from './table.js';
 import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
-import { bytesOf } from './memory.js';
+import { allocatorOf, bytesOf, type Allocator } from './memory.js';
 
 export class BatchLookup {
   /** Unique row ids of the current batch, in first-seen order: rows[0..count). */
@@ -26,7 +26,12 @@ export class BatchLookup {
   /** ids copied into the kernels' memory (prepare runs there when they have kernels). */
   private ids: Int32Array = new Int32Array(0);
 
-  constructor(readonly table: EmbeddingTable, readonly kernels: SparseKernels | null = null) {}
+  /** In the kernels' memory (the JS heap if it is full: then prepare runs in TypeScript). */
+  private readonly alloc: Allocator;
+
+  constructor(readonly table: EmbeddingTable, readonly kernels: SparseKernels | null = null) {
+    this.alloc = allocatorOf(kernels);
+  }
 
   /** Bytes of this lookup's scratch (all O(batch × fields), none per table row). */
   bytes(): number {
@@ -126,12 +131,12 @@ export class BatchLookup {
     const d = this.table.dim;
     const cap = Math.min(slots, this.table.rows);
     const k = this.kernels;
-    this.ids = k ? k.alloc(Int32Array, slots, 'batch ids') : this.ids;
+    this.ids = k ? this.alloc(Int32Array, slots, 'batch ids') : this.ids;
     this.capLog2 = Math.max(1, Math.ceil(Math.log2(2 * slots)));
-    this.hash = k ? k.alloc(Int32Array, 2 << this.capLog2, 'batch id hash') : new Int32Array(2 << this.capLog2);
-    this.inverse = k ? k.alloc(Int32Array, slots, 'batch inverse') : new Int32Array(slots);
-    this.rows = k ? k.alloc(Int32Array, cap, 'batch rows') : new Int32Array(cap);
-    this.vectors = k ? k.alloc(Float32Array, cap * d, 'batch vectors') : new Float32Array(cap * d);
-    this.grads = k ? k.alloc(Float32Array, cap * d, 'batch gradients') : new Float32Array(cap * d);
+    this.hash = this.alloc(Int32Array, 2 << this.capLog2, 'batch id hash');
+    this.inverse = this.alloc(Int32Array, slots, 'batch inverse');
+    this.rows = this.alloc(Int32Array, cap, 'batch rows');
+    this.vectors = this.alloc(Float32Array, cap * d, 'batch vectors');
+    this.grads = this.alloc(Float32Array, cap * d, 'batch gradients');
   }
 }

@@ -27,6 +27,7 @@ export class FrozenTable implements EmbeddingTable {
   readonly weights: Float32Array | null;
   readonly steps: Float32Array | Uint16Array | null;
   private readonly k: SparseKernels | null;
+  private readonly fallbacks: readonly string[];
   private readonly p: number[] | null;
 
   constructor(o: FrozenTableOptions) {
@@ -35,6 +36,7 @@ export class FrozenTable implements EmbeddingTable {
     this.bits = o.bits;
     this.k = o.kernels ?? null;
     const alloc = allocatorOf(this.k);
+    this.fallbacks = alloc.fallbacks ?? [];
     if (o.bits === 32) {
       this.rowBytes = 4 * o.dim;
       this.weights = alloc(Float32Array, o.rows * o.dim, 'fp32 embedding weights');
@@ -83,6 +85,7 @@ export class FrozenTable implements EmbeddingTable {
     return memoryReport(this.rows, this.dim, {
       codes: (this.codes ?? this.weights)!.byteLength,
       steps: this.steps?.byteLength ?? 0,
+      fallbacks: this.fallbacks,
     });
   }
 

@@ -38,7 +38,7 @@ export interface TrainConfig {
   sparseLr?: number;
   stepLr: number;
   stepLrScale: 'relative' | 'absolute';
-  stepOptimizer: 'adam' | 'sgd';
+  stepOptimizer: 'adam' | 'adagrad' | 'sgd';
   stepDtype: 'f32' | 'f16';
   lsqPerRow: boolean;
   /** Constant initial step Δ0 (default: 2·mean|w|/sqrt(Q_P) of the initial table, LSQ's rule). */

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
+import { applyMemoryLight } from '../train/memory-light.js';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -65,7 +66,8 @@ export function addTrainOptions(cmd: Command, opts: { bitsList?: boolean } = {})
     .option('--threads <n>', 'compute threads (0 = all cores)', int('--threads'))
     .addOption(new Option('--backend <name>', 'compute backend (blas: OpenBLAS addon, see README)').choices(['auto', 'blas', 'wasm', 'js']))
     .option('--out <dir>', 'run folder: metrics.jsonl, checkpoint.alpt, model.alpt, summary.json')
-    .addOption(new Option('--progress <mode>', 'progress display').choices(['auto', 'bar', 'lines', 'none']));
+    .addOption(new Option('--progress <mode>', 'progress display').choices(['auto', 'bar', 'lines', 'none']))
+    .option('--memory-light', 'smallest ALPT table: row-wise Adagrad (sparse lr 0.05), f16 Δ, light step optimizer (flags given win)');
 }
 
 const KEYS = new Set(Object.keys(DEFAULTS).concat(['data', 'train', 'valid', 'test', 'format', 'schema', 'cacheDir', 'out', 'sparseLr', 'maxSteps', 'initStep']));
@@ -108,7 +110,8 @@ export function configFromCommand(cmd: Command, extra: Partial<TrainConfig> = {}
     if (cmd.getOptionValueSource(k) !== 'cli') continue;
     fromFlags[k] = v;
   }
-  const cfg = { ...DEFAULTS, ...extra, ...fromFile, ...fromFlags, ...override } as TrainConfig;
+  let cfg = { ...DEFAULTS, ...extra, ...fromFile, ...fromFlags, ...override } as TrainConfig;
+  cfg = applyMemoryLight(cfg, new Set([...Object.keys(fromFile), ...Object.keys(fromFlags), ...Object.keys(override)]));
   if (opts.schema) cfg.schema = readSchema(opts.schema);
   return validateConfig(cfg);
 }

@@ -55,6 +55,8 @@ export interface TrainConfig {
   out?: string;
   progress: 'auto' | 'bar' | 'lines' | 'none';
   maxSteps?: number;
+  /** Memory-light ALPT defaults (src/train/memory-light.ts) under the explicit settings. */
+  memoryLight: boolean;
 }
 
 export const DEFAULTS: TrainConfig = {
@@ -88,6 +90,7 @@ export const DEFAULTS: TrainConfig = {
   threads: 0,
   backend: 'auto',
   progress: 'auto',
+  memoryLight: false,
 };
 
 /** Check ranges and names; every message names the offending field. */

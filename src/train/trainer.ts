@@ -19,6 +19,7 @@ import { writeModelFile } from '../artifact/model-file.js';
 import type { TrainConfig } from './config.js';
 import type { DenseOptimizer } from './dense-optimizer.js';
 import { PhaseTimer } from './phase-timer.js';
+import { checkRunMemory } from './preflight-run.js';
 
 export interface EvalResult {
   auc: number;
@@ -104,6 +105,7 @@ export class Trainer {
       dropout: cfg.dropout,
       seed: cfg.seed,
     });
+    checkRunMemory(cfg, vocab.totalRows, backend, this.model.usesFirstOrder); // refuses runs that cannot fit
     const sparse = { name: cfg.sparseOptimizer, lr: cfg.sparseLr ?? cfg.lr };
     this.tables = {
       main: createTable({

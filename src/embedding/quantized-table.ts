@@ -104,7 +104,7 @@ export class QuantizedTable implements EmbeddingTable {
       ? ptrsOf(this.k, this.codes, this.steps.array, this.opt.m, this.opt.v, this.stepOpt?.m ?? null, this.stepOpt?.v ?? null, this.rowBuf)
       : null;
     // f16 steps: the kernels take the steps pointer with its low bit set (assembly/sparse.ts loadStep)
-    if (this.p !== null && this.steps.f16 !== null) this.p[1] |= 1;
+    if (this.p !== null && this.steps.f16 !== null) this.p[1] += 1; // (arrays are 64-byte aligned; no bit op: offsets reach 2^32)
   }
 
   /** The learning rate actually applied to Δ (after the relative scaling). */

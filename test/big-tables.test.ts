@@ -113,3 +113,27 @@ test('BatchLookup on a 2^31−1-row table allocates O(batch), nothing per row', 
   assert.deepEqual(Array.from(l.inverse.subarray(0, 7)), [0, 1, 2, 0, 2, 3, 1]);
   assert.ok(l.bytes() < 1024, `${l.bytes()} bytes`);
 });
+
+test('FrozenTable with f16 steps: the wasm gather ≡ the TypeScript gather', async () => {
+  const { FrozenTable } = await import('../src/embedding/frozen-table.js');
+  const { createWasmBackend } = await import('../src/kernels/wasm.js');
+  const b = await createWasmBackend({ threads: 1 });
+  try {
+    const rows = 500, dim = 16;
+    const src = createTable({ method: 'alpt', rows, dim, bits: 4, seed: 5, optimizer: { name: 'sgd', lr: 0.1 }, stepDtype: 'f16' });
+    const ts = new FrozenTable({ rows, dim, bits: 4, stepDtype: 'f16' });
+    const wa = new FrozenTable({ rows, dim, bits: 4, stepDtype: 'f16', kernels: b.sparse! });
+    const st = src.state();
+    ts.load(st);
+    wa.load(st);
+    const ids = b.sparse!.alloc(Int32Array, 300, 'ids');
+    for (let i = 0; i < 300; i++) ids[i] = (i * 7) % rows;
+    const outT = new Float32Array(300 * dim), outW = b.alloc(300 * dim);
+    ts.gather(ids, 300, outT);
+    wa.gather(ids, 300, outW);
+    assert.deepEqual(Array.from(outW), Array.from(outT));
+    assert.ok(outT.some((x) => x !== 0));
+  } finally {
+    b.dispose();
+  }
+});

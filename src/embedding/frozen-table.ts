@@ -12,7 +12,7 @@ export interface FrozenTableOptions {
   dim: number;
   /** 1..8 for packed codes; 32 for fp32 weights. */
   bits: number;
-  /** f16 steps are kept as their 16-bit patterns (gathered by the TypeScript path). */
+  /** f16 steps are kept as their 16-bit patterns (the wasm gather reads them directly). */
   stepDtype?: 'f32' | 'f16';
   kernels?: SparseKernels | null;
 }
@@ -48,7 +48,9 @@ export class FrozenTable implements EmbeddingTable {
       this.codes = alloc(Uint8Array, o.rows * this.rowBytes, `${o.bits}-bit codes`);
       this.steps = o.stepDtype === 'f16' ? alloc(Uint16Array, o.rows, 'f16 step sizes') : alloc(Float32Array, o.rows, 'step sizes');
       this.weights = null;
-      this.p = this.k && this.steps instanceof Float32Array ? ptrsOf(this.k, this.codes, this.steps) : null;
+      this.p = this.k ? ptrsOf(this.k, this.codes, this.steps) : null;
+      // f16 steps: the kernels take the steps pointer + 1 (assembly/sparse.ts loadStep)
+      if (this.p !== null && this.steps instanceof Uint16Array) this.p[1] += 1;
     }
   }
 

@@ -10,7 +10,10 @@
 // murmur3's fmix32 with i32 multiplies (= Math.imul). Element-wise copies and f32 sums (expand,
 // scatter) and dequantization (f32 step × small integer: exact in f64, one rounding) use f32x4.
 //
-// Pointers are byte offsets in the shared memory; rows/inverse are i32 arrays, steps f32.
+// Pointers are byte offsets in the shared memory; rows/inverse are i32 arrays. Steps Δ are f32, or
+// f16 when the steps pointer is odd (arrays are 64-byte aligned, so its low bit is free): f16 Δ
+// are widened exactly to f32 on load and stored as src/quant/fp16.ts toHalf does (from the f32
+// value, nearest even; 0 → the smallest subnormal), so both dtypes match StepStore bit for bit.
 
 const K_STEP: u32 = 0x85ebca77;
 const K_ROW: u32 = 0xc2b2ae3d;
@@ -24,6 +27,9 @@ const SGD = 0;
 const ADAGRAD = 1;
 const ROWWISE = 2;
 const ADAM = 3;
+// step-size optimizer kinds (the `adam` argument; src/embedding/steps.ts StepOptimizer.kind)
+const STEP_ADAM = 1;
+const STEP_ADAGRAD = 2;
 
 // @ts-ignore: decorator
 @inline
@@ -73,6 +79,66 @@ function clip2(q: v128, lo: v128, hi: v128): v128 {
   return v128.bitselect(lo, v128.bitselect(hi, q, f64x2.gt(q, hi)), f64x2.lt(q, lo));
 }
 
+// ---------------------------------------------------------------- step sizes: f32 or f16
+
+/** fromHalf of src/quant/fp16.ts (exact in f32). */
+// @ts-ignore: decorator
+@inline
+function halfToF32(h: u32): f32 {
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp == 0) return <f32>((h & 0x8000 ? -1.0 : 1.0) * <f64>mant * 5.960464477539063e-8);
+  if (exp == 0x1f) return mant != 0 ? NaN : h & 0x8000 ? -Infinity : Infinity;
+  return reinterpret<f32>(((h & 0x8000) << 16) | ((exp + 112) << 23) | (mant << 13));
+}
+
+/** toHalf of src/quant/fp16.ts: f32 → f16 bits, round to nearest even. */
+function f32ToHalf(x: f32): u32 {
+  const b = reinterpret<u32>(x);
+  const sign = (b >>> 16) & 0x8000;
+  const exp = <i32>((b >>> 23) & 0xff);
+  let mant = b & 0x7fffff;
+  if (exp == 0xff) return sign | 0x7c00 | (mant != 0 ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = <u32>(14 - e);
+    let h = mant >>> shift;
+    const rem = mant & ((<u32>1 << shift) - 1);
+    const half = <u32>1 << (shift - 1);
+    if (rem > half || (rem == half && (h & 1) == 1)) h++;
+    return sign | h;
+  }
+  let h = (<u32>e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1) == 1)) h++;
+  return sign | h;
+}
+
+/** Δ of row r. */
+// @ts-ignore: decorator
+@inline
+function loadStep(steps: usize, r: i32): f32 {
+  if (steps & 1) return halfToF32(<u32>load<u16>(steps - 1 + (<usize>r << 1)));
+  return load<f32>(steps + (<usize>r << 2));
+}
+
+/** Store Δ of row r (already positive, as learnStep returns it); returns the value as stored. */
+// @ts-ignore: decorator
+@inline
+function storeStep(steps: usize, r: i32, x: f32): f32 {
+  if (steps & 1) {
+    let h = f32ToHalf(x);
+    if (h == 0) h = 1; // StepStore.setPositive: never 0 (2^-24)
+    store<u16>(steps - 1 + (<usize>r << 1), <u16>h);
+    return halfToF32(h);
+  }
+  store<f32>(steps + (<usize>r << 2), x);
+  return x;
+}
+
 // ---------------------------------------------------------------- touching rows ahead
 // The rows of a batch are scattered over tables far larger than the caches, and the per-row work
 // (divisions, square roots) is long enough that the CPU does not overlap one row's cache misses
@@ -92,12 +158,20 @@ function touch(rows: usize, i0: i32, i1: i32, base: usize, stride: usize): void 
   sink ^= x;
 }
 
+/** touch() of the step sizes (f32 or f16). */
+// @ts-ignore: decorator
+@inline
+function touchStepRows(rows: usize, i0: i32, i1: i32, steps: usize): void {
+  if (steps & 1) touch(rows, i0, i1, steps - 1, 2);
+  else touch(rows, i0, i1, steps, 4);
+}
+
 /** touch() for everything a quantized-table update reads per row: codes, step, optimizer moments. */
 // @ts-ignore: decorator
 @inline
 function touchQuantRows(rows: usize, i0: i32, i1: i32, codes: usize, rb: i32, steps: usize, m: usize, v: usize, sBytes: usize): void {
   touch(rows, i0, i1, codes, rb);
-  touch(rows, i0, i1, steps, 4);
+  touchStepRows(rows, i0, i1, steps);
   touch(rows, i0, i1, m, sBytes);
   touch(rows, i0, i1, v, sBytes);
 }
@@ -375,10 +449,10 @@ export function gatherQuant(codes: usize, rb: i32, bits: i32, dim: i32, steps: u
   for (let i0 = 0; i0 < count; i0 += BLOCK) {
     const i1 = blockEnd(i0, count);
     touch(rows, i0, i1, codes, rb);
-    touch(rows, i0, i1, steps, 4);
+    touchStepRows(rows, i0, i1, steps);
     for (let i = i0; i < i1; i++) {
       const r = load<i32>(rows + (<usize>i << 2));
-      dequantRow(codes + <usize>r * <usize>rb, dim, bits, load<f32>(steps + (<usize>r << 2)), out + (<usize>i * <usize>dim << 2));
+      dequantRow(codes + <usize>r * <usize>rb, dim, bits, loadStep(steps, r), out + (<usize>i * <usize>dim << 2));
     }
   }
 }
@@ -440,7 +514,7 @@ export function stageQuant(
       const r = load<i32>(rows + (<usize>i << 2));
       store<i32>(stagedRows + (<usize>i << 2), r);
       const w = stagedW + <usize>i * bytes;
-      dequantRow(codes + <usize>r * <usize>rb, dim, bits, load<f32>(steps + (<usize>r << 2)), w);
+      dequantRow(codes + <usize>r * <usize>rb, dim, bits, loadStep(steps, r), w);
       optRow(w, grads + <usize>i * bytes, dim, r, kind, m, v, rate, c1, c2, eps);
     }
   }
@@ -455,10 +529,10 @@ export function writeBackQuant(
   for (let i0 = 0; i0 < count; i0 += BLOCK) {
     const i1 = blockEnd(i0, count);
     touch(stagedRows, i0, i1, codes, rb);
-    touch(stagedRows, i0, i1, steps, 4);
+    touchStepRows(stagedRows, i0, i1, steps);
     for (let i = i0; i < i1; i++) {
       const r = load<i32>(stagedRows + (<usize>i << 2));
-      quantRow(stagedW + <usize>i * bytes, dim, bits, load<f32>(steps + (<usize>r << 2)), stochastic,
+      quantRow(stagedW + <usize>i * bytes, dim, bits, loadStep(steps, r), stochastic,
         stochastic ? roundingRowKey(rseed, step, r) : 0, codes + <usize>r * <usize>rb);
     }
   }
@@ -469,8 +543,8 @@ export function fakeQuantStaged(
   stagedW: usize, stagedRows: usize, count: i32, dim: i32, steps: usize, lo: f64, hi: f64, out: usize,
 ): void {
   for (let i = 0; i < count; i++) {
-    if (!(i & (BLOCK - 1))) touch(stagedRows, i, blockEnd(i, count), steps, 4);
-    const s = <f64>load<f32>(steps + (<usize>load<i32>(stagedRows + (<usize>i << 2)) << 2));
+    if (!(i & (BLOCK - 1))) touchStepRows(stagedRows, i, blockEnd(i, count), steps);
+    const s = <f64>loadStep(steps, load<i32>(stagedRows + (<usize>i << 2)));
     const base = <usize>i * <usize>dim;
     const vs = f64x2.splat(s), vlo = f64x2.splat(lo), vhi = f64x2.splat(hi);
     let j = 0;
@@ -523,7 +597,13 @@ function learnStep(
   }
   ds *= gscale;
   let p: f64;
-  if (adam) {
+  if (adam == STEP_ADAGRAD) {
+    // one accumulator per Δ: acc += ds²; Δ -= lr·ds/(sqrt(acc)+eps)
+    const ap = sm + (<usize>r << 2);
+    const acc = <f32>(<f64>load<f32>(ap) + ds * ds);
+    store<f32>(ap, acc);
+    p = s - (lr * ds) / (Math.sqrt(<f64>acc) + eps);
+  } else if (adam) {
     const mp = sm + (<usize>r << 2), vp = sv + (<usize>r << 2);
     const m0 = <f64>load<f32>(mp);
     const v0 = <f64>load<f32>(vp);
@@ -542,11 +622,9 @@ function learnStep(
 @inline
 function touchSteps(rows: usize, i: i32, count: i32, steps: usize, adam: i32, sm: usize, sv: usize): void {
   const i1 = blockEnd(i, count);
-  touch(rows, i, i1, steps, 4);
-  if (adam) {
-    touch(rows, i, i1, sm, 4);
-    touch(rows, i, i1, sv, 4);
-  }
+  touchStepRows(rows, i, i1, steps);
+  if (adam) touch(rows, i, i1, sm, 4);
+  if (adam == STEP_ADAM) touch(rows, i, i1, sv, 4);
 }
 
 /** QuantizedTable.updateStepsStaged: learnStep for every staged row. */
@@ -557,9 +635,8 @@ export function stepsStaged(
   for (let i = 0; i < count; i++) {
     if (!(i & (BLOCK - 1))) touchSteps(stagedRows, i, count, steps, adam, sm, sv);
     const r = load<i32>(stagedRows + (<usize>i << 2));
-    const sp = steps + (<usize>r << 2);
     const o = <usize>i * <usize>dim << 2;
-    store<f32>(sp, learnStep(stagedW + o, dq + o, dim, r, <f64>load<f32>(sp), lo, hi, gscale, adam, sm, sv, lr, a, c1, c2, eps));
+    storeStep(steps, r, learnStep(stagedW + o, dq + o, dim, r, <f64>loadStep(steps, r), lo, hi, gscale, adam, sm, sv, lr, a, c1, c2, eps));
   }
 }
 
@@ -575,10 +652,9 @@ export function stepsWriteBackStaged(
       touch(stagedRows, i, blockEnd(i, count), codes, rb);
     }
     const r = load<i32>(stagedRows + (<usize>i << 2));
-    const sp = steps + (<usize>r << 2);
     const o = <usize>i * <usize>dim << 2;
-    const ns = learnStep(stagedW + o, dq + o, dim, r, <f64>load<f32>(sp), lo, hi, gscale, adam, sm, sv, lr, a, c1, c2, eps);
-    store<f32>(sp, ns);
+    const ns = storeStep(steps, r,
+      learnStep(stagedW + o, dq + o, dim, r, <f64>loadStep(steps, r), lo, hi, gscale, adam, sm, sv, lr, a, c1, c2, eps));
     quantRow(stagedW + o, dim, bits, ns, stochastic, stochastic ? roundingRowKey(rseed, step, r) : 0, codes + <usize>r * <usize>rb);
   }
 }
@@ -611,22 +687,18 @@ function updateRows(
   for (let i0 = 0; i0 < count; i0 += BLOCK) {
     const i1 = blockEnd(i0, count);
     touchQuantRows(rows, i0, i1, codes, rb, steps, m, v, sBytes);
-    if (learn && adam) {
-      touch(rows, i0, i1, sm, 4);
-      touch(rows, i0, i1, sv, 4);
-    }
+    if (learn && adam) touch(rows, i0, i1, sm, 4);
+    if (learn && adam == STEP_ADAM) touch(rows, i0, i1, sv, 4);
     for (let i = i0; i < i1; i++) {
       const r = load<i32>(rows + (<usize>i << 2));
       const c = codes + <usize>r * <usize>rb;
-      const sp = steps + (<usize>r << 2);
-      const s = load<f32>(sp);
+      const s = loadStep(steps, r);
       const g = grads + <usize>i * bytes;
       dequantRow(c, dim, bits, s, buf);
       optRow(buf, g, dim, r, kind, m, v, rate, c1, c2, eps);
       let ns = s;
       if (learn) {
-        ns = learnStep(buf, g, dim, r, <f64>s, lo, hi, gscale, adam, sm, sv, slr, sa, sc1, sc2, seps);
-        store<f32>(sp, ns);
+        ns = storeStep(steps, r, learnStep(buf, g, dim, r, <f64>s, lo, hi, gscale, adam, sm, sv, slr, sa, sc1, sc2, seps));
       }
       quantRow(buf, dim, bits, ns, stochastic, stochastic ? roundingRowKey(rseed, step, r) : 0, c);
     }
@@ -675,25 +747,41 @@ export function scatterRows(dx: usize, inv: usize, slots: i32, dim: i32, g: usiz
 
 /**
  * BatchLookup.prepare: unique rows of ids[0..slots) in first-seen order into rows, the index of
- * each slot's row into inverse; slotOf[r] is valid when stamp[r] == gen. Returns the number of
- * unique rows, or −(i+1) for the first slot i whose id is outside [0, nRows).
+ * each slot's row into inverse. De-duplication uses an open-addressing hash of the batch's ids
+ * (linear probing), 2^capLog2 entries of [row + 1 (0 = empty), index in rows] i32 pairs at table,
+ * cleared here: O(batch) memory, nothing per table row. Returns the number of unique rows, or
+ * −(i+1) for the first slot i whose id is outside [0, nRows).
  */
 export function prepareRows(
-  ids: usize, slots: i32, nRows: i32, stamp: usize, slotOf: usize, gen: u32, rows: usize, inverse: usize,
+  ids: usize, slots: i32, nRows: i32, table: usize, capLog2: i32, rows: usize, inverse: usize,
 ): i32 {
+  const mask: u32 = (<u32>1 << capLog2) - 1;
+  const shift: u32 = 32 - <u32>capLog2;
+  memory.fill(table, 0, <usize>8 << capLog2);
   let count = 0;
   for (let i = 0; i < slots; i++) {
     const r = load<i32>(ids + (<usize>i << 2));
     if (<u32>r >= <u32>nRows) return -(i + 1);
-    const sp = stamp + (<usize>r << 2);
-    const op = slotOf + (<usize>r << 2);
-    if (load<u32>(sp) != gen) {
-      store<u32>(sp, gen);
-      store<i32>(op, count);
-      store<i32>(rows + (<usize>count << 2), r);
-      count++;
+    const key = r + 1;
+    let h: u32 = capLog2 > 0 ? (<u32>r * 0x9e3779b1) >>> shift : 0;
+    let slot: i32 = 0;
+    while (true) {
+      const e = table + (<usize>h << 3);
+      const k = load<i32>(e);
+      if (k == key) {
+        slot = load<i32>(e, 4);
+        break;
+      }
+      if (k == 0) {
+        store<i32>(e, key);
+        store<i32>(e, count, 4);
+        store<i32>(rows + (<usize>count << 2), r);
+        slot = count++;
+        break;
+      }
+      h = (h + 1) & mask;
     }
-    store<i32>(inverse + (<usize>i << 2), load<i32>(op));
+    store<i32>(inverse + (<usize>i << 2), slot);
   }
   return count;
 }

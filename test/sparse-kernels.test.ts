@@ -158,7 +158,7 @@ for (const method of METHODS) {
           else if (method === 'alpt') expectCalls(['gatherQuant', 'stageQuant', 'fakeQuantStaged', 'stepsStaged', 'writeBackQuant', 'stepsWriteBackStaged']);
           else if (method === 'alpt-fast') expectCalls(['gatherQuant', 'updateLearnQuant']);
           else if (method !== 'lsq') expectCalls(['gatherQuant', 'updateQuant']);
-          assert.deepEqual(wa.memory(), ts.memory());
+          assert.deepEqual({ ...wa.memory(), scratch: 0 }, { ...ts.memory(), scratch: 0 }); // fused wasm kernels stage nothing
           // state()/load() round trip into a wasm table
           const again = mk(b);
           again.load(ts.state());
@@ -169,20 +169,153 @@ for (const method of METHODS) {
   }
 }
 
-test('f16 steps: wasm-backed table falls back to TypeScript, same results', async () => {
+// f16 step sizes and the light step optimizers (adagrad: one f32 per row, sgd: none) in the wasm
+// kernels: bit-identical to the TypeScript StepStore / StepOptimizer path.
+for (const method of ['lpt-sr', 'alpt', 'alpt-fast'] as TableMethod[]) {
+  for (const stepDtype of ['f16', 'f32'] as const) {
+    for (const stepOptimizer of ['adam', 'adagrad', 'sgd'] as const) {
+      if (method === 'lpt-sr' && stepOptimizer !== 'adam') continue;
+      for (const bits of [4, 2, 3]) {
+        test(`${method} ${bits}-bit ${stepDtype} steps, step optimizer ${stepOptimizer}: wasm ≡ TypeScript`, async () => {
+          const b = await be();
+          const mk = (backend?: Backend) => createTable({
+            method, rows: ROWS, dim: 16, bits, seed: 3, optimizer: { name: 'rowwise-adagrad', lr: 0.05 },
+            stepDtype, stepOptimizer, stepLr: 0.2, backend,
+          });
+          const ts = mk(), wa = mk(b);
+          assertSameState(ts, wa, 'init');
+          calls.clear();
+          const rng = new CounterRng(9, bits);
+          const io = wasmIo(b.sparse!, 120, 16);
+          for (let step = 1; step <= 6; step++) {
+            const count = 20 + Math.floor(rng.next() * 100);
+            const rows = Int32Array.from(pickRows(rng, count));
+            const grads = Float32Array.from({ length: count * 16 }, () => (step % 2 ? 1 : 30) * rng.normal());
+            stepBoth(ts, wa, io, rng, rows, grads, step, step % 2 === 0, `step ${step}`);
+          }
+          if (method === 'alpt') expectCalls(['gatherQuant', 'stageQuant', 'fakeQuantStaged', 'stepsStaged', 'writeBackQuant', 'stepsWriteBackStaged']);
+          else if (method === 'alpt-fast') expectCalls(['gatherQuant', 'updateLearnQuant']);
+          else expectCalls(['gatherQuant', 'updateQuant']);
+          assert.deepEqual({ ...wa.memory(), scratch: 0 }, { ...ts.memory(), scratch: 0 }); // fused wasm kernels stage nothing
+        });
+      }
+    }
+  }
+}
+
+test('f16 steps: tiny and huge Δ round like StepStore (0 → 2^-24, overflow → Inf)', async () => {
   const b = await be();
-  const mk = (backend?: Backend) => createTable({
-    method: 'alpt-fast', rows: ROWS, dim: 16, bits: 4, seed: 3, optimizer: { name: 'adam', lr: 0.02 }, stepDtype: 'f16', backend,
-  });
-  const ts = mk(), wa = mk(b);
-  const rng = new CounterRng(9, 9);
-  for (let step = 1; step <= 3; step++) {
+  for (const initStep of [1e-9, 3e-6, 7e4]) {
+    const mk = (backend?: Backend) => createTable({
+      method: 'alpt-fast', rows: ROWS, dim: 16, bits: 4, seed: 3, optimizer: { name: 'sgd', lr: 0.5 },
+      stepDtype: 'f16', stepOptimizer: 'sgd', stepLr: 5, initStep, backend,
+    });
+    const ts = mk(), wa = mk(b);
+    const rng = new CounterRng(2, 2);
+    const io = wasmIo(b.sparse!, 60, 16);
+    for (let step = 1; step <= 3; step++) {
+      const rows = Int32Array.from(pickRows(rng, 50));
+      const grads = Float32Array.from({ length: 50 * 16 }, () => 100 * rng.normal());
+      stepBoth(ts, wa, io, rng, rows, grads, step, false, `Δ0 ${initStep} step ${step}`);
+    }
+  }
+});
+
+// Every byte a table places in the wasm memory is in its memory report: the arrays that grow with
+// the rows in total, its per-batch buffers in scratch. A BatchLookup allocates nothing per row.
+test('memory report ≡ allocation log of the wasm memory (every table, optimizer, step dtype)', async () => {
+  const b = await be();
+  const log: { what: string; bytes: number }[] = [];
+  const k = b.sparse!;
+  const logged: SparseKernels = {
+    ex: k.ex,
+    ptr: (a) => k.ptr(a),
+    alloc(ctor, n, what) {
+      const a = k.alloc(ctor, n, what);
+      log.push({ what, bytes: a.byteLength });
+      return a;
+    },
+  };
+  const lb: Backend = { ...b, sparse: logged };
+  const rows = 1000, dim = 16;
+  for (const method of ['fp32', 'lpt-sr', 'alpt', 'alpt-fast'] as TableMethod[]) {
+    for (const opt of OPTIMIZERS) {
+      for (const stepDtype of ['f32', 'f16'] as const) {
+        for (const stepOptimizer of ['adam', 'adagrad', 'sgd'] as const) {
+          log.length = 0;
+          const t = createTable({ method, rows, dim, bits: 4, seed: 1, optimizer: { name: opt, lr: 0.01 }, stepDtype, stepOptimizer, backend: lb });
+          const what = `${method} ${opt} ${stepDtype} ${stepOptimizer}`;
+          const r0 = t.memory();
+          const sum = () => log.reduce((s, x) => s + x.bytes, 0);
+          assert.equal(r0.total + r0.scratch, sum(), `${what}: at creation`);
+          assert.deepEqual(r0.fallbacks, []);
+          // a training step grows the per-batch buffers; still all accounted for
+          const lookup = new BatchLookup(t, logged);
+          const before = sum();
+          const ids = Int32Array.from({ length: 512 }, (_, i) => (i * 7919) % rows);
+          lookup.prepare(ids, 512);
+          assert.equal(sum() - before, lookup.bytes(), `${what}: lookup scratch`);
+          assert.ok(lookup.bytes() <= 512 * (12 + 32 + 8 * dim), `${what}: lookup scratch O(batch), ${lookup.bytes()} bytes`);
+          const x = b.alloc(512 * dim);
+          lookup.lookup(x);
+          const g = lookup.scatter(x);
+          if (isAdaptive(t)) {
+            t.stageUpdate(lookup.rows, lookup.count, g, 1);
+            t.updateStepsAndWriteBack(g, 1);
+          } else {
+            t.update(lookup.rows, lookup.count, g, 1);
+          }
+          const r1 = t.memory();
+          assert.equal(r1.total, r0.total);
+          assert.equal(r1.total + r1.scratch + lookup.bytes(), sum(), `${what}: after a step (x is the backend's, not logged)`);
+          // per-row bytes: codes + Δ + optimizer states, nothing else
+          const stepBytes = method === 'fp32' ? 0 : stepDtype === 'f16' ? 2 : 4;
+          const stepOpt = method === 'alpt' || method === 'alpt-fast' ? { adam: 8, adagrad: 4, sgd: 0 }[stepOptimizer] : 0;
+          const optBytes = { adam: 8 * dim, adagrad: 4 * dim, 'rowwise-adagrad': 4, sgd: 0 }[opt];
+          const codeBytes = method === 'fp32' ? 4 * dim : dim / 2;
+          assert.equal(r1.bytesPerRow, codeBytes + stepBytes + stepOpt + optBytes, what);
+        }
+      }
+    }
+  }
+});
+
+test('wasm memory full: arrays fall back to the JS heap, said once on stderr and in memory().fallbacks', async () => {
+  const b = await be();
+  const k = b.sparse!;
+  let left = 2;
+  const full: SparseKernels = {
+    ex: k.ex,
+    ptr: (a) => k.ptr(a),
+    alloc(ctor, n, what) {
+      if (left-- <= 0) throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+      return k.alloc(ctor, n, what);
+    },
+  };
+  const { fallbackLog } = await import('../src/embedding/memory.js');
+  const said: string[] = [];
+  const write = fallbackLog.write;
+  fallbackLog.write = (m) => void said.push(m);
+  try {
+    const mk = (backend?: Backend) => createTable({ method: 'alpt', rows: ROWS, dim: 16, bits: 4, seed: 3, optimizer: { name: 'adam', lr: 0.02 }, backend });
+    const wa = mk({ ...b, sparse: full }), ts = mk();
+    const m = wa.memory();
+    assert.ok(m.fallbacks.length >= 3, m.fallbacks.join('; '));
+    assert.match(m.fallbacks[0], /adam m .* on the JS heap/);
+    left = 0;
+    mk({ ...b, sparse: full });
+    assert.equal(said.length, 1, 'warned once per process');
+    assert.match(said[0], /warning: .*Maximum memory size exceeded.*TypeScript kernels/);
+    // still the same results (the TypeScript path)
+    const rng = new CounterRng(1, 1);
     const rows = Int32Array.from(pickRows(rng, 50));
     const grads = Float32Array.from({ length: 50 * 16 }, () => rng.normal());
-    ts.update(rows, 50, grads, step);
-    wa.update(rows, 50, grads, step);
+    ts.update(rows, 50, grads, 1);
+    wa.update(rows, 50, grads, 1);
+    assertSameState(ts, wa, 'fallback');
+  } finally {
+    fallbackLog.write = write;
   }
-  assertSameState(ts, wa, 'f16');
 });
 
 for (const dim of [16, 5, 1]) {

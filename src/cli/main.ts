@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--methods <list>', 'methods', 'fp32,lpt-dr,lpt-sr,alpt,alpt-fast,lsq')
     .option('--sparse-optimizer <list>', 'sparse optimizers', 'adam,rowwise-adagrad')
     .addOption(new Option('--step-dtype <dtype>', 'storage of per-row step sizes').choices(['f32', 'f16']))
-    .addOption(new Option('--step-optimizer <name>', 'optimizer of the learned step sizes (alpt)').choices(['adam', 'sgd']))
+    .addOption(new Option('--step-optimizer <name>', 'optimizer of the learned step sizes (alpt)').choices(['adam', 'adagrad', 'sgd']))
     .option('--json', 'JSON lines instead of a Markdown table')
     .action(async (o) => runMemory(o));
 

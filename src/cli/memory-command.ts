@@ -11,7 +11,7 @@ export async function runMemory(o: Record<string, string | boolean | undefined>)
     methods: String(o.methods).split(',') as EmbeddingMethod[],
     optimizers: String(o.sparseOptimizer).split(',') as SparseOptimizerName[],
     stepDtype: o.stepDtype as 'f32' | 'f16' | undefined,
-    stepOptimizer: o.stepOptimizer as 'adam' | 'sgd' | undefined,
+    stepOptimizer: o.stepOptimizer as 'adam' | 'adagrad' | 'sgd' | undefined,
   });
   if (o.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
   else process.stdout.write(memoryMarkdown(rows));

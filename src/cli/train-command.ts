@@ -52,6 +52,7 @@ export async function trainAndReport(cfg: TrainConfig, resume = false, label = '
         `${label}test AUC ${summary.test_auc?.toFixed(4) ?? 'n/a'}, logloss ${summary.test_logloss?.toFixed(4) ?? 'n/a'} (best epoch ${summary.best_epoch} of ${summary.epochs_run}); ` +
           `table ${m.bytesPerRow.toFixed(1)} bytes/row (codes ${(m.codes / m.rows).toFixed(1)}, steps ${(m.steps / m.rows).toFixed(1)}, optimizer ${((m.optimizerState + m.stepOptimizerState) / m.rows).toFixed(1)}) vs ${summary.dim * 12} for fp32 + Adam\n`,
       );
+      if (m.fallbacks.length) process.stderr.write(`${label}warning: the WebAssembly memory was full; on the JS heap (TypeScript kernels): ${m.fallbacks.join('; ')}\n`);
     }
     process.stdout.write(JSON.stringify(full) + '\n');
   } finally {

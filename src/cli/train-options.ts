@@ -10,6 +10,7 @@ import { CSV_SCHEMA, NUMERIC_COLUMN_SCHEMA } from '../data/csv-schema.js';
 import type { CsvSchema } from '../data/types.js';
 import { explainIssues } from '../util/explain-issues.js';
 import { didYouMean } from '../util/closest.js';
+import { applyMemoryLight } from '../train/memory-light.js';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -60,6 +61,7 @@ export function addTrainOptions(cmd: Command, opts: { bitsList?: boolean } = {})
     .addOption(new Option('--step-optimizer <name>', helpFor('stepOptimizer')).choices(choicesFor('stepOptimizer')))
     .addOption(new Option('--step-dtype <dtype>', helpFor('stepDtype')).choices(choicesFor('stepDtype')))
     .option('--lsq-per-row', helpFor('lsqPerRow'))
+    .option('--memory-light', helpFor('memoryLight'))
     .option('--init-step <delta>', helpFor('initStep'), num('--init-step'))
     .option('--epochs <n>', helpFor('epochs'), int('--epochs'))
     .option('--patience <n>', helpFor('patience'), int('--patience'))
@@ -126,7 +128,8 @@ export function configFromCommand(cmd: Command, extra: Partial<TrainConfig> = {}
     if (cmd.getOptionValueSource(k) !== 'cli') continue;
     fromFlags[k] = v;
   }
-  const cfg = { ...DEFAULTS, ...extra, ...fromFile, ...fromFlags, ...override } as TrainConfig;
+  let cfg = { ...DEFAULTS, ...extra, ...fromFile, ...fromFlags, ...override } as TrainConfig;
+  cfg = applyMemoryLight(cfg, new Set([...Object.keys(fromFile), ...Object.keys(fromFlags), ...Object.keys(override)]));
   if (opts.schema) cfg.schema = readSchema(opts.schema);
   return validateConfig(cfg);
 }

@@ -3,6 +3,7 @@
 
 import type { EmbeddingTable } from './table.js';
 import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
+import { allocatorOf, bytesOf, type Allocator } from './memory.js';
 
 export class BatchLookup {
   /** Unique row ids of the current batch, in first-seen order: rows[0..count). */
@@ -14,49 +15,72 @@ export class BatchLookup {
   vectors: Float32Array = new Float32Array(0);
   grads: Float32Array = new Float32Array(0);
   private slots = 0;
-  // slotOf[row] is valid only when stamp[row] === generation: no clearing between batches.
-  private readonly slotOf: Int32Array;
-  private readonly stamp: Uint32Array;
-  private generation = 0;
+  /**
+   * Open-addressing hash of the batch's ids: 2^capLog2 pairs [row + 1 (0 = empty), index in rows],
+   * at least 2× the slots, cleared per batch. O(batch) memory: nothing is allocated per table row.
+   */
+  private hash: Int32Array = new Int32Array(0);
+  private capLog2 = 0;
 
   /** kernels: the wasm backend's embedding kernels; the per-batch buffers then live in its memory. */
   /** ids copied into the kernels' memory (prepare runs there when they have kernels). */
   private ids: Int32Array = new Int32Array(0);
 
+  /** In the kernels' memory (the JS heap if it is full: then prepare runs in TypeScript). */
+  private readonly alloc: Allocator;
+
   constructor(readonly table: EmbeddingTable, readonly kernels: SparseKernels | null = null) {
-    const k = kernels;
-    this.slotOf = k ? k.alloc(Int32Array, table.rows, 'batch row slots') : new Int32Array(table.rows);
-    this.stamp = k ? k.alloc(Uint32Array, table.rows, 'batch row stamps') : new Uint32Array(table.rows);
+    this.alloc = allocatorOf(kernels);
+  }
+
+  /** Bytes of this lookup's scratch (all O(batch × fields), none per table row). */
+  bytes(): number {
+    return bytesOf(this.hash, this.ids, this.inverse, this.rows, this.vectors, this.grads);
   }
 
   /** Map ids[batch×fields] to unique rows. */
   prepare(ids: Int32Array, slots: number): void {
     this.ensure(slots);
     this.slots = slots;
-    const gen = ++this.generation;
-    const { slotOf, stamp, rows, inverse } = this;
+    const { hash, rows, inverse, capLog2 } = this;
     const nRows = this.table.rows;
     const k = this.kernels;
     if (k !== null && slots > 0) {
       this.ids.set(ids.subarray(0, slots));
-      const q = ptrsOf(k, this.ids, stamp, slotOf, rows, inverse);
+      const q = ptrsOf(k, this.ids, hash, rows, inverse);
       if (q !== null) {
-        const c = k.ex.prepareRows(q[0], slots, nRows, q[1], q[2], gen >>> 0, q[3], q[4]);
+        const c = k.ex.prepareRows(q[0], slots, nRows, q[1], capLog2, q[2], q[3]);
         if (c < 0) throw new RangeError(`embedding id ${ids[-c - 1]} out of range [0, ${nRows})`);
         this.count = c;
         return;
       }
     }
+    // the same hash as assembly/sparse.ts prepareRows (any de-duplication keeping first-seen order
+    // gives the same rows and inverse)
+    const mask = (1 << capLog2) - 1;
+    const shift = 32 - capLog2;
+    hash.fill(0, 0, 2 << capLog2);
     let count = 0;
     for (let i = 0; i < slots; i++) {
       const r = ids[i];
-      if (r < 0 || r >= nRows) throw new RangeError(`embedding id ${r} out of range [0, ${nRows})`);
-      if (stamp[r] !== gen) {
-        stamp[r] = gen;
-        slotOf[r] = count;
-        rows[count++] = r;
+      if (!(r >= 0 && r < nRows)) throw new RangeError(`embedding id ${r} out of range [0, ${nRows})`);
+      const key = r + 1;
+      let h = capLog2 > 0 ? Math.imul(r, 0x9e3779b1) >>> shift : 0;
+      for (;;) {
+        const e = hash[2 * h];
+        if (e === key) {
+          inverse[i] = hash[2 * h + 1];
+          break;
+        }
+        if (e === 0) {
+          hash[2 * h] = key;
+          hash[2 * h + 1] = count;
+          rows[count] = r;
+          inverse[i] = count++;
+          break;
+        }
+        h = (h + 1) & mask;
       }
-      inverse[i] = slotOf[r];
     }
     this.count = count;
   }
@@ -107,10 +131,12 @@ export class BatchLookup {
     const d = this.table.dim;
     const cap = Math.min(slots, this.table.rows);
     const k = this.kernels;
-    this.ids = k ? k.alloc(Int32Array, slots, 'batch ids') : this.ids;
-    this.inverse = k ? k.alloc(Int32Array, slots, 'batch inverse') : new Int32Array(slots);
-    this.rows = k ? k.alloc(Int32Array, cap, 'batch rows') : new Int32Array(cap);
-    this.vectors = k ? k.alloc(Float32Array, cap * d, 'batch vectors') : new Float32Array(cap * d);
-    this.grads = k ? k.alloc(Float32Array, cap * d, 'batch gradients') : new Float32Array(cap * d);
+    this.ids = k ? this.alloc(Int32Array, slots, 'batch ids') : this.ids;
+    this.capLog2 = Math.max(1, Math.ceil(Math.log2(2 * slots)));
+    this.hash = this.alloc(Int32Array, 2 << this.capLog2, 'batch id hash');
+    this.inverse = this.alloc(Int32Array, slots, 'batch inverse');
+    this.rows = this.alloc(Int32Array, cap, 'batch rows');
+    this.vectors = this.alloc(Float32Array, cap * d, 'batch vectors');
+    this.grads = this.alloc(Float32Array, cap * d, 'batch gradients');
   }
 }

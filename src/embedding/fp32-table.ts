@@ -1,7 +1,7 @@
 // Full-precision baseline table: fp32 weights + sparse optimizer state.
 import type { EmbeddingTable, MemoryReport, TableInitOptions } from './table.js';
 import { SparseOptimizer } from './sparse-optimizer.js';
-import { allocatorOf, loadInto, memoryReport } from './memory.js';
+import { allocatorOf, loadInto, memoryReport, type Allocator } from './memory.js';
 import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
 import { DEFAULT_INIT_STD, drawRow, initRng } from './init.js';
 
@@ -16,6 +16,7 @@ export class Fp32Table implements EmbeddingTable {
   readonly weights: Float32Array;
   readonly opt: SparseOptimizer;
   private readonly k: SparseKernels | null;
+  private readonly alloc: Allocator;
   /** Byte offsets of weights, opt m, opt v (wasm path), or null. */
   private readonly p: number[] | null;
 
@@ -23,7 +24,7 @@ export class Fp32Table implements EmbeddingTable {
     this.rows = o.rows;
     this.dim = o.dim;
     this.k = o.kernels ?? null;
-    const alloc = allocatorOf(this.k);
+    const alloc = this.alloc = allocatorOf(this.k);
     this.weights = alloc(Float32Array, o.rows * o.dim, 'fp32 embedding weights');
     this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim, alloc);
     this.p = this.k ? ptrsOf(this.k, this.weights, this.opt.m, this.opt.v) : null;
@@ -66,7 +67,9 @@ export class Fp32Table implements EmbeddingTable {
   }
 
   memory(): MemoryReport {
-    return memoryReport(this.rows, this.dim, { codes: this.weights.byteLength, optimizerState: this.opt.bytes() });
+    return memoryReport(this.rows, this.dim, {
+      codes: this.weights.byteLength, optimizerState: this.opt.bytes(), fallbacks: this.alloc.fallbacks,
+    });
   }
 
   state(): Record<string, ArrayBufferView> {

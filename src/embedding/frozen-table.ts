@@ -12,7 +12,7 @@ export interface FrozenTableOptions {
   dim: number;
   /** 1..8 for packed codes; 32 for fp32 weights. */
   bits: number;
-  /** f16 steps are kept as their 16-bit patterns (gathered by the TypeScript path). */
+  /** f16 steps are kept as their 16-bit patterns (the wasm gather reads them directly). */
   stepDtype?: 'f32' | 'f16';
   kernels?: SparseKernels | null;
 }
@@ -27,6 +27,7 @@ export class FrozenTable implements EmbeddingTable {
   readonly weights: Float32Array | null;
   readonly steps: Float32Array | Uint16Array | null;
   private readonly k: SparseKernels | null;
+  private readonly fallbacks: readonly string[];
   private readonly p: number[] | null;
 
   constructor(o: FrozenTableOptions) {
@@ -35,6 +36,7 @@ export class FrozenTable implements EmbeddingTable {
     this.bits = o.bits;
     this.k = o.kernels ?? null;
     const alloc = allocatorOf(this.k);
+    this.fallbacks = alloc.fallbacks ?? [];
     if (o.bits === 32) {
       this.rowBytes = 4 * o.dim;
       this.weights = alloc(Float32Array, o.rows * o.dim, 'fp32 embedding weights');
@@ -46,7 +48,9 @@ export class FrozenTable implements EmbeddingTable {
       this.codes = alloc(Uint8Array, o.rows * this.rowBytes, `${o.bits}-bit codes`);
       this.steps = o.stepDtype === 'f16' ? alloc(Uint16Array, o.rows, 'f16 step sizes') : alloc(Float32Array, o.rows, 'step sizes');
       this.weights = null;
-      this.p = this.k && this.steps instanceof Float32Array ? ptrsOf(this.k, this.codes, this.steps) : null;
+      this.p = this.k ? ptrsOf(this.k, this.codes, this.steps) : null;
+      // f16 steps: the kernels take the steps pointer + 1 (assembly/sparse.ts loadStep)
+      if (this.p !== null && this.steps instanceof Uint16Array) this.p[1] += 1;
     }
   }
 
@@ -83,6 +87,7 @@ export class FrozenTable implements EmbeddingTable {
     return memoryReport(this.rows, this.dim, {
       codes: (this.codes ?? this.weights)!.byteLength,
       steps: this.steps?.byteLength ?? 0,
+      fallbacks: this.fallbacks,
     });
   }
 

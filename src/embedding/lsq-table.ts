@@ -103,6 +103,7 @@ export class LsqTable implements EmbeddingTable {
       steps: this.steps.byteLength,
       optimizerState: this.opt.bytes(),
       stepOptimizerState: this.stepOpt.bytes(),
+      scratch: this.dw.byteLength,
     });
   }
 

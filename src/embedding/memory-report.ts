@@ -17,7 +17,7 @@ export function memoryGrid(o: {
   methods: EmbeddingMethod[];
   optimizers: SparseOptimizerName[];
   stepDtype?: 'f32' | 'f16';
-  stepOptimizer?: 'adam' | 'sgd';
+  stepOptimizer?: 'adam' | 'adagrad' | 'sgd';
 }): MemoryRow[] {
   const out: MemoryRow[] = [];
   const fp32Adam = createTable({ method: 'fp32', rows: o.rows, dim: o.dim, bits: 32, seed: 1, optimizer: { name: 'adam', lr: 1e-3 } }).memory().bytesPerRow;

@@ -1,5 +1,7 @@
 // Memory accounting from the actual typed arrays, and allocation with a clear error for tables
-// too large for one typed array. Per-batch scratch buffers are not counted (O(batch), transient).
+// too large for one typed array. A table's report counts every array whose size grows with its
+// rows (total, bytesPerRow); its per-batch scratch (O(batch × dim), reused) is reported apart
+// (scratch), and so is any array the wasm memory had no room for (fallbacks).
 import type { MemoryReport } from './table.js';
 import type { SparseKernels } from '../kernels/sparse.js';
 
@@ -8,22 +10,49 @@ export const MAX_TYPED_ARRAY_LENGTH = 2 ** 32;
 
 type Ctor<T> = new (n: number) => T;
 
-/** Where a table's big arrays live: allocArray (the JS heap) or a backend's wasm memory. */
-export type Allocator = <T extends ArrayBufferView>(ctor: Ctor<T>, n: number, what: string) => T;
+/**
+ * Where a table's big arrays live: allocArray (the JS heap) or a backend's wasm memory. An
+ * allocator from allocatorOf lists in `fallbacks` the arrays it had to place on the JS heap.
+ */
+export interface Allocator {
+  <T extends ArrayBufferView>(ctor: Ctor<T>, n: number, what: string): T;
+  readonly fallbacks?: readonly string[];
+}
 
-/** allocArray-compatible allocator placing arrays in the kernels' memory, or allocArray without kernels. */
+let warnedFallback = false;
+/** Where fall-back warnings go (stderr; tests may redirect). */
+export const fallbackLog = { write: (msg: string): void => void process.stderr.write(msg) };
+
+/**
+ * allocArray-compatible allocator placing arrays in the kernels' memory, or allocArray without
+ * kernels. When the wasm memory is full (4 GiB at most) an array is kept on the JS heap instead and
+ * the table then runs its (slower) TypeScript kernels: never silently — the first time in a
+ * process it is said on stderr, and every such array is listed in the allocator's `fallbacks`
+ * (and so in the table's memory report).
+ */
 export function allocatorOf(kernels: SparseKernels | null | undefined): Allocator {
   if (!kernels) return allocArray;
-  return <T extends ArrayBufferView>(ctor: Ctor<T>, n: number, what: string): T => {
+  const fallbacks: string[] = [];
+  const alloc = <T extends ArrayBufferView>(ctor: Ctor<T>, n: number, what: string): T => {
     if (n > MAX_TYPED_ARRAY_LENGTH) return allocArray(ctor, n, what); // throws the readable error
     try {
       return kernels.alloc(ctor, n, what);
-    } catch {
-      // The wasm memory is full (4 GiB at most): keep the array on the JS heap. The table then
-      // runs its TypeScript kernels (the wasm ones need every array inside the memory).
+    } catch (e) {
+      const bpe = (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      const mib = (n * bpe / 2 ** 20).toFixed(1);
+      fallbacks.push(`${what} (${mib} MiB) on the JS heap: WebAssembly memory full`);
+      if (!warnedFallback) {
+        warnedFallback = true;
+        fallbackLog.write(
+          `alpt: warning: ${(e as Error).message}; '${what}' (${mib} MiB) and any later table arrays that do not fit ` +
+            'go to the JS heap, and their table runs the TypeScript kernels (several times slower). ' +
+            'Use fewer bits, a lighter optimizer (--sparse-optimizer rowwise-adagrad, --memory-light) or fewer rows.\n',
+        );
+      }
       return allocArray(ctor, n, what);
     }
   };
+  return Object.assign(alloc, { fallbacks }) as Allocator;
 }
 
 /** Allocate one typed array of n elements for `what`, failing with a readable message if too big. */
@@ -51,7 +80,10 @@ export function bytesOf(...arrays: (ArrayBufferView | null | undefined)[]): numb
 
 export function memoryReport(
   rows: number, dim: number,
-  parts: { codes?: number; steps?: number; optimizerState?: number; stepOptimizerState?: number; master?: number },
+  parts: {
+    codes?: number; steps?: number; optimizerState?: number; stepOptimizerState?: number; master?: number;
+    scratch?: number; fallbacks?: readonly string[];
+  },
 ): MemoryReport {
   const codes = parts.codes ?? 0;
   const steps = parts.steps ?? 0;
@@ -59,7 +91,10 @@ export function memoryReport(
   const stepOptimizerState = parts.stepOptimizerState ?? 0;
   const master = parts.master ?? 0;
   const total = codes + steps + optimizerState + stepOptimizerState + master;
-  return { rows, dim, codes, steps, optimizerState, stepOptimizerState, master, total, bytesPerRow: rows > 0 ? total / rows : 0 };
+  return {
+    rows, dim, codes, steps, optimizerState, stepOptimizerState, master, total, bytesPerRow: rows > 0 ? total / rows : 0,
+    scratch: parts.scratch ?? 0, fallbacks: [...(parts.fallbacks ?? [])],
+  };
 }
 
 /** Copy a checkpointed array into a live one, checking name, type and length. */

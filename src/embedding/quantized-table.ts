@@ -10,7 +10,7 @@ import {
   DEFAULT_STEP_LR, effectiveStepLr, StepOptimizer, StepStore,
   type StepDtype, type StepLrScale,
 } from './steps.js';
-import { allocatorOf, loadInto, memoryReport, type Allocator } from './memory.js';
+import { allocatorOf, bytesOf, loadInto, memoryReport, type Allocator } from './memory.js';
 import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
 import { DEFAULT_INIT_STD, drawRow, initialStep, initMeanAbs, initRng } from './init.js';
 
@@ -26,8 +26,8 @@ export interface QuantizedTableOptions extends TableInitOptions, StepLearningOpt
   stepDtype?: StepDtype;
   /**
    * The wasm backend's embedding kernels (backend.sparse): codes, steps, optimizer states and
-   * staging buffers then live in its memory and gather/update run there (f32 steps only; f16 steps
-   * and arrays outside the memory take the TypeScript path, with identical results).
+   * staging buffers then live in its memory and gather/update run there (f32 or f16 steps; arrays
+   * outside the memory take the TypeScript path, with identical results).
    */
   kernels?: SparseKernels;
 }
@@ -80,7 +80,7 @@ export class QuantizedTable implements EmbeddingTable {
     this.codes = alloc(Uint8Array, o.rows * this.rowBytes, `${o.bits}-bit codes`);
     this.steps = new StepStore(o.stepDtype ?? 'f32', o.rows, alloc);
     this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim, alloc);
-    this.rowBuf = this.k ? this.k.alloc(Float32Array, o.dim, 'row buffer') : new Float32Array(o.dim);
+    this.rowBuf = alloc(Float32Array, o.dim, 'row buffer');
 
     const std = o.initStd ?? DEFAULT_INIT_STD;
     this.initStep = o.initStep ?? initialStep(initMeanAbs(o.seed, tableId, o.rows, o.dim, std), o.bits);
@@ -100,9 +100,11 @@ export class QuantizedTable implements EmbeddingTable {
       ? new StepOptimizer(o.stepOptimizer ?? 'adam', o.rows, effectiveStepLr(this.stepLr, this.stepLrScale, this.initStep),
         false, 0.9, 0.999, 1e-8, alloc)
       : null;
-    this.p = this.k && this.steps.f32
-      ? ptrsOf(this.k, this.codes, this.steps.f32, this.opt.m, this.opt.v, this.stepOpt?.m ?? null, this.stepOpt?.v ?? null, this.rowBuf)
+    this.p = this.k
+      ? ptrsOf(this.k, this.codes, this.steps.array, this.opt.m, this.opt.v, this.stepOpt?.m ?? null, this.stepOpt?.v ?? null, this.rowBuf)
       : null;
+    // f16 steps: the kernels take the steps pointer with its low bit set (assembly/sparse.ts loadStep)
+    if (this.p !== null && this.steps.f16 !== null) this.p[1] += 1; // (arrays are 64-byte aligned; no bit op: offsets reach 2^32)
   }
 
   /** The learning rate actually applied to Δ (after the relative scaling). */
@@ -143,7 +145,7 @@ export class QuantizedTable implements EmbeddingTable {
         so.begin(step);
         this.k!.ex.updateLearnQuant(p![0], this.rowBytes, this.bits, this.dim, p![1], q[0], count, q[1],
           o.kind, p![2], p![3], o.rate, 1 - o.beta1, 1 - o.beta2, o.eps,
-          this.lo, this.hi, this.gscale, so.m !== null ? 1 : 0, p![4], p![5], so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps,
+          this.lo, this.hi, this.gscale, so.kind, p![4], p![5], so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps,
           +this.stochastic, this.rseed, step, p![6]);
         this.stagedCount = 0;
         return;
@@ -230,7 +232,7 @@ export class QuantizedTable implements EmbeddingTable {
     const q = p !== null && this.stagedCount > 0 ? ptrsOf(this.k!, w, this.stagedRows, dq) : null;
     if (q !== null) {
       this.k!.ex.stepsStaged(q[0], q[1], this.stagedCount, d, q[2], p![1], this.lo, this.hi, this.gscale,
-        so.m !== null ? 1 : 0, p![4], p![5], so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps);
+        so.kind, p![4], p![5], so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps);
       return;
     }
     for (let i = 0; i < this.stagedCount; i++) {
@@ -253,7 +255,7 @@ export class QuantizedTable implements EmbeddingTable {
     }
     so!.begin(step);
     this.k!.ex.stepsWriteBackStaged(q[0], q[1], this.stagedCount, this.dim, q[2], p![1], this.lo, this.hi, this.gscale,
-      so!.m !== null ? 1 : 0, p![4], p![5], so!.lr, so!.rate, 1 - so!.beta1, 1 - so!.beta2, so!.eps,
+      so!.kind, p![4], p![5], so!.lr, so!.rate, 1 - so!.beta1, 1 - so!.beta2, so!.eps,
       p![0], this.rowBytes, this.bits, +this.stochastic, this.rseed, step);
   }
 
@@ -302,6 +304,8 @@ export class QuantizedTable implements EmbeddingTable {
       steps: this.steps.bytes(),
       optimizerState: this.opt.bytes(),
       stepOptimizerState: this.stepOpt ? this.stepOpt.bytes() : 0,
+      scratch: bytesOf(this.rowBuf, this.stagedW, this.stagedRows),
+      fallbacks: this.alloc.fallbacks,
     });
   }
 

@@ -4,7 +4,8 @@ import { allocArray, bytesOf, loadMoments, momentsState, type Allocator } from '
 import { adamStepSize } from './sparse-optimizer.js';
 
 export type StepDtype = 'f32' | 'f16';
-export type StepOptimizerName = 'adam' | 'sgd';
+export type StepOptimizerName = 'adam' | 'adagrad' | 'sgd';
+export const STEP_OPTIMIZERS: readonly StepOptimizerName[] = ['adam', 'adagrad', 'sgd'];
 /** relative: the step-size learning rate is stepLr·Δ0 (scale-free across bit widths); absolute: stepLr. */
 export type StepLrScale = 'relative' | 'absolute';
 
@@ -68,7 +69,8 @@ export class StepStore {
  * Optimizer of n scalar step sizes. 'adam' keeps m, v per entry; `dense` selects torch.optim.Adam's
  * eps placement (p -= lr/bc1 · m/(sqrt(v)/sqrt(bc2)+eps), used for LSQ's single per-table Δ), else
  * torch.optim.SparseAdam's (p -= lr·sqrt(bc2)/bc1 · m/(sqrt(v)+eps), lazy: only touched entries).
- * Bias correction uses the global step. 'sgd' is stateless.
+ * Bias correction uses the global step. 'adagrad' keeps one accumulator per entry (4 bytes a row:
+ * acc += g²; p -= lr·g/(sqrt(acc)+eps)), the memory-light choice; 'sgd' is stateless.
  */
 export class StepOptimizer {
   readonly m: Float32Array | null;
@@ -83,6 +85,9 @@ export class StepOptimizer {
     if (name === 'adam') {
       this.m = alloc(Float32Array, n, 'step-size adam m');
       this.v = alloc(Float32Array, n, 'step-size adam v');
+    } else if (name === 'adagrad') {
+      this.m = alloc(Float32Array, n, 'step-size adagrad accumulator');
+      this.v = null;
     } else if (name === 'sgd') {
       this.m = this.v = null;
     } else {
@@ -106,9 +111,19 @@ export class StepOptimizer {
     return this.a;
   }
 
+  /** Kernel id (assembly/sparse.ts learnStep): 0 sgd, 1 adam, 2 adagrad. */
+  get kind(): number {
+    return this.name === 'adam' ? 1 : this.name === 'adagrad' ? 2 : 0;
+  }
+
   /** Updated value of parameter i, currently p, with gradient g. */
   next(i: number, p: number, g: number): number {
     if (this.m === null) return p - this.lr * g;
+    if (this.v === null) {
+      const acc = Math.fround(this.m[i] + g * g);
+      this.m[i] = acc;
+      return p - (this.lr * g) / (Math.sqrt(acc) + this.eps);
+    }
     const m = Math.fround(this.m[i] + (1 - this.beta1) * (g - this.m[i]));
     const v = Math.fround(this.v![i] + (1 - this.beta2) * (g * g - this.v![i]));
     this.m[i] = m;

@@ -14,8 +14,16 @@ export interface MemoryReport {
   stepOptimizerState: number;
   /** Bytes of any fp32 master copy (LSQ keeps one; LPT/ALPT must not). */
   master: number;
+  /** codes + steps + optimizerState + stepOptimizerState + master: every array that grows with rows. */
   total: number;
   bytesPerRow: number;
+  /** Bytes of the table's own per-batch buffers (O(batch × dim), not per row; not in total). */
+  scratch: number;
+  /**
+   * Arrays that did not fit in the WebAssembly memory and live on the JS heap instead (the table
+   * then runs its TypeScript kernels). Empty normally.
+   */
+  fallbacks: string[];
 }
 
 export type SparseOptimizerName = 'adam' | 'adagrad' | 'rowwise-adagrad' | 'sgd';
@@ -49,7 +57,8 @@ export interface StepLearningOptions {
   /** Step-size learning rate. Default 0.01, relative to Δ0. */
   stepLr?: number;
   stepLrScale?: 'relative' | 'absolute';
-  stepOptimizer?: 'adam' | 'sgd';
+  /** adam (default): 8 bytes a row; adagrad: 4 bytes a row; sgd: none. */
+  stepOptimizer?: 'adam' | 'adagrad' | 'sgd';
 }
 
 export interface EmbeddingTable {

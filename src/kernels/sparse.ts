@@ -51,9 +51,7 @@ export interface SparseExports {
   expandRows(v: number, inv: number, slots: number, dim: number, x: number): void;
   scatterRows(dx: number, inv: number, slots: number, dim: number, g: number, count: number): void;
   roundingRowKey(rseed: number, step: number, row: number): number;
-  prepareRows(
-    ids: number, slots: number, nRows: number, stamp: number, slotOf: number, gen: number, rows: number, inverse: number,
-  ): number;
+  prepareRows(ids: number, slots: number, nRows: number, table: number, capLog2: number, rows: number, inverse: number): number;
 }
 
 export type ArrayCtor<T> = new (n: number) => T;

@@ -7,6 +7,7 @@ import type { KernelProfile } from '../kernels/profile.js';
 import { Batcher, type LoadedData, type Vocab } from '../data/index.js';
 import { CounterRng, Stream } from '../util/rng.js';
 import { Trainer } from './trainer.js';
+import type { MemoryReport } from '../embedding/table.js';
 import { DEFAULTS, validateConfig, type TrainConfig } from './config.js';
 
 export interface BenchOptions {
@@ -35,6 +36,15 @@ export interface BenchResult {
   samples_per_s: number;
   phases_ms: Record<string, number>;
   ops_ms?: Record<string, number>;
+  /** Seconds to build the model and tables (initialisation of every row). */
+  init_s: number;
+  /** Embedding table bytes per row, from its memory report; the report itself. */
+  table_bytes_per_row: number;
+  table: MemoryReport;
+  /** Bytes of the batch lookups' scratch (O(batch), none per row). */
+  lookup_bytes: number;
+  /** Peak resident set of the process (MiB). */
+  peak_rss_mib: number;
 }
 
 function syntheticData(fields: number, rowsPerField: number, n: number, seed: number): LoadedData {
@@ -59,7 +69,9 @@ export function benchTraining(partial: Partial<TrainConfig>, o: BenchOptions, ba
   const cfg = validateConfig({ ...DEFAULTS, ...partial, progress: 'none' });
   const B = cfg.batch;
   const data = syntheticData(o.fields, o.rowsPerField, 4 * B, cfg.seed);
+  const tInit = performance.now();
   const trainer = new Trainer(cfg, data, backend);
+  const initS = (performance.now() - tInit) / 1000;
   const batcher = new Batcher(data.train, { batchSize: B, shuffle: true, seed: cfg.seed });
   const warmup = o.warmup ?? 2;
   const times: number[] = [];
@@ -101,6 +113,11 @@ export function benchTraining(partial: Partial<TrainConfig>, o: BenchOptions, ba
     step_ms_min: +sorted[0].toFixed(2),
     samples_per_s: +(B / (med / 1000)).toFixed(1),
     phases_ms: phases,
+    init_s: +initS.toFixed(2),
+    table_bytes_per_row: trainer.tables.main.memory().bytesPerRow,
+    table: trainer.tables.main.memory(),
+    lookup_bytes: trainer.runner.inputs.mainLookup.bytes() + (trainer.runner.inputs.firstLookup?.bytes() ?? 0),
+    peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(o.profile ? { ops_ms: Object.fromEntries(Object.entries(o.profile.snapshot()).map(([k, v]) => [k, +(v.ms / o.steps).toFixed(2)])) } : {}),
   };
 }

@@ -56,7 +56,7 @@ export const CONFIG_FIELDS = {
   sparseLr: positive().optional().describe('embedding learning rate (default: --lr)'),
   stepLr: positive().default(0.01).describe('step-size learning rate (alpt, lsq); relative to the initial step by default'),
   stepLrScale: z.enum(['relative', 'absolute']).default('relative').describe('relative: lr × initial Δ (bit-width free); absolute: plain lr'),
-  stepOptimizer: z.enum(['adam', 'sgd']).default('adam').describe('optimizer of the step sizes'),
+  stepOptimizer: z.enum(['adam', 'adagrad', 'sgd']).default('adam').describe('optimizer of the step sizes (adagrad: 4 bytes a row, sgd: none)'),
   stepDtype: z.enum(['f32', 'f16']).default('f32').describe('storage of per-row step sizes'),
   lsqPerRow: z.boolean().default(false).describe('lsq: one learned step per row instead of per table'),
   initStep: positive().optional().describe('constant initial step size Δ0 (default 2·mean|w|/sqrt(Q_P))'),
@@ -71,6 +71,7 @@ export const CONFIG_FIELDS = {
   threads: int().min(0).max(MAX_THREADS).default(0).describe(`compute threads (0 = all cores, at most ${MAX_THREADS})`),
   backend: z.enum(['auto', 'blas', 'wasm', 'js']).default('auto').describe('compute backend (blas: OpenBLAS addon, see README)'),
   out: z.string().optional().describe('run folder: metrics.jsonl, checkpoint.alpt, model.alpt, summary.json'),
+  memoryLight: z.boolean().default(false).describe('smallest ALPT table: row-wise Adagrad (sparse lr 0.05), f16 step sizes, SGD on the step sizes (flags given win)'),
   progress: z.enum(['auto', 'bar', 'lines', 'none']).default('auto').describe('progress display'),
   maxSteps: int().min(1).optional().describe('stop each epoch after N steps (smoke runs)'),
 };

@@ -43,7 +43,7 @@ export interface TrainConfig {
   sparseLr?: number;
   stepLr: number;
   stepLrScale: 'relative' | 'absolute';
-  stepOptimizer: 'adam' | 'sgd';
+  stepOptimizer: 'adam' | 'adagrad' | 'sgd';
   stepDtype: 'f32' | 'f16';
   lsqPerRow: boolean;
   /** Constant initial step Δ0 (default: 2·mean|w|/sqrt(Q_P) of the initial table, LSQ's rule). */
@@ -62,6 +62,8 @@ export interface TrainConfig {
   out?: string;
   progress: 'auto' | 'bar' | 'lines' | 'none';
   maxSteps?: number;
+  /** Memory-light ALPT defaults (src/train/memory-light.ts) under the explicit settings. */
+  memoryLight: boolean;
 }
 
 /** The defaults, as declared in the schema (./config-schema.ts). */

@@ -25,6 +25,7 @@ import { DivergenceError, DivergenceMonitor, firstNonFinite } from './divergence
 import { removeStaleTempFiles } from '../util/atomic.js';
 import { codeHistogram, stepSizeHistogram, type CodeHistogram, type StepSizeHistogram } from './table-stats.js';
 import { describeBackend, type BackendInfo } from '../kernels/describe.js';
+import { checkRunMemory } from './preflight-run.js';
 
 export interface EvalResult {
   auc: number;
@@ -132,6 +133,7 @@ export class Trainer {
     const { vocab } = data;
     const numFields = vocab.fieldSizes.length;
     this.model = buildModelFor(cfg, numFields, backend);
+    checkRunMemory(cfg, vocab.totalRows, backend, this.model.usesFirstOrder); // refuses runs that cannot fit
     const sparse = { name: cfg.sparseOptimizer, lr: cfg.sparseLr ?? cfg.lr };
     this.tables = {
       main: createTable({

@@ -1,5 +1,5 @@
 // `alpt demo` (npm start): the main job on a built-in default — synthesise a Criteo-like dataset,
-// train a DCN with ALPT 8-bit embeddings (row-wise Adagrad, f16 steps), print the final metrics and
+// train a DCN with ALPT 8-bit embeddings (--memory-light: row-wise Adagrad, f16 step sizes), print the final metrics and
 // the memory against fp32 + Adam, and write runs/demo/report.html.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,9 +27,9 @@ export async function runDemo(cmd: Command): Promise<void> {
     mlp: [256, 128],
     batch: 2048,
     epochs: 3,
-    // The lightest memory settings: one Adagrad accumulator per row, half-precision step sizes.
-    sparseOptimizer: 'rowwise-adagrad',
-    stepDtype: 'f16',
+    // The lightest memory settings (--memory-light): one Adagrad accumulator per row,
+    // half-precision step sizes, no step-size optimizer state.
+    memoryLight: true,
     out: 'runs/demo',
   });
   await trainAndReport(cfg);

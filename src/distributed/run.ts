@@ -66,6 +66,7 @@ export interface DistributedSummary extends TrainSummary {
     workers: WorkerReport[];
     retried_commands: number;
     lost_row_writes: number;
+    node_events: number;
     wire_bytes_per_sample: number;
   };
 }
@@ -170,7 +171,7 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
       meta = { gen, world: o.world, rowBytes: worker.layout.rowBytes, initStep: s0?.[0], epoch: state.epoch, step: state.step, totalRows };
       await store.setCtl('meta', JSON.stringify(meta));
       if (o.spawnWorkers) {
-        for (let r = 1; r < o.world; r++) children.push(spawnWorker(cfg, o, r, timeoutMs, syncEvery, (why) => {
+        for (let r = 1; r < o.world; r++) children.push(spawnWorker(cfg, o, store.addresses(), r, timeoutMs, syncEvery, (why) => {
           if (!finished && !abortReason) {
             abortReason = why;
             store.setCtl(`${gen}:abort`, why, 600_000).catch(() => undefined);
@@ -325,6 +326,7 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
         workers: reports,
         retried_commands: reports.reduce((s, r) => s + r.store.retries, 0),
         lost_row_writes: reports.reduce((s, r) => s + r.store.lostRowWrites, 0),
+        node_events: reports.reduce((s, r) => s + r.store.nodeEvents, 0),
         wire_bytes_per_sample: samplesAll ? reports.reduce((s, r) => s + r.store.bytesIn + r.store.bytesOut, 0) / samplesAll : 0,
       },
     };
@@ -368,8 +370,8 @@ function saveCheckpoint(path: string, tr: Trainer, w: DistWorker, state: RunStat
   writeTensorFile(path, { kind: 'checkpoint', config: tr.cfg, state, vocab: tr.data.vocab, input: tr.data.input ?? null, distributed: { world } }, arrays);
 }
 
-function spawnWorker(cfg: TrainConfig, o: DistributedOptions, rank: number, timeoutMs: number, syncEvery: number, onFail: (why: string) => void): ChildProcess {
-  const args = [binPath(), 'worker', '--store', o.store, '--rank', String(rank), '--world', String(o.world), '--run', o.run,
+function spawnWorker(cfg: TrainConfig, o: DistributedOptions, storeAddr: string, rank: number, timeoutMs: number, syncEvery: number, onFail: (why: string) => void): ChildProcess {
+  const args = [binPath(), 'worker', '--store', storeAddr, '--rank', String(rank), '--world', String(o.world), '--run', o.run,
     '--store-timeout', String(timeoutMs / 1000), '--sync-every', String(syncEvery)];
   if (o.buckets) args.push('--buckets', String(o.buckets));
   const child = spawn(process.execPath, args, {

@@ -32,6 +32,8 @@ export interface StoreStats {
   bytesIn: number;
   /** Milliseconds spent awaiting the store (row transfers, barriers, averaging). */
   waitMs: number;
+  /** Node connection errors and topology changes seen by the client (a failover shows here: ioredis retries those commands itself). */
+  nodeEvents: number;
 }
 
 export function parseStoreAddress(spec: string): { host: string; port: number }[] {
@@ -69,7 +71,7 @@ export interface StoreOptions {
 }
 
 export class Store {
-  readonly stats: StoreStats = { commands: 0, retries: 0, lostRowWrites: 0, rowsPulled: 0, rowsPushed: 0, bytesOut: 0, bytesIn: 0, waitMs: 0 };
+  readonly stats: StoreStats = { commands: 0, retries: 0, lostRowWrites: 0, rowsPulled: 0, rowsPushed: 0, bytesOut: 0, bytesIn: 0, waitMs: 0, nodeEvents: 0 };
   readonly buckets: number;
   readonly timeoutMs: number;
   private closed = false;
@@ -80,33 +82,46 @@ export class Store {
     this.timeoutMs = o.timeoutMs;
   }
 
-  /** Connect (or fail with a clear message within timeoutMs). */
+  /** Connect (retrying until timeoutMs: a seed node may be down) or fail with a clear message. */
   static async connect(o: StoreOptions): Promise<Store> {
     const nodes = parseStoreAddress(o.address);
-    const cluster = new Cluster(nodes, {
-      lazyConnect: true,
-      enableOfflineQueue: true,
-      retryDelayOnFailover: 100,
-      retryDelayOnClusterDown: 100,
-      retryDelayOnTryAgain: 100,
-      maxRedirections: 64,
-      slotsRefreshTimeout: 1000,
-      clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
-      redisOptions: { connectTimeout: Math.min(2000, o.timeoutMs), maxRetriesPerRequest: 3 },
-    });
-    const s = new Store(cluster, o);
-    cluster.on('error', (e: Error) => {
-      s.lastError = e.message;
-    });
-    cluster.on('+node', () => undefined);
-    try {
-      await withTimeout(cluster.connect(), o.timeoutMs, 'connect');
-    } catch (e) {
-      cluster.disconnect();
-      const why = s.lastError || (e as Error).message;
-      throw new StoreTimeoutError(`cannot reach the Redis Cluster at ${o.address} within ${(o.timeoutMs / 1000).toFixed(1)} s (${why})`);
+    const deadline = performance.now() + o.timeoutMs;
+    let why = '';
+    for (let attempt = 0; ; attempt++) {
+      const cluster = new Cluster(nodes, {
+        lazyConnect: true,
+        enableOfflineQueue: true,
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+        retryDelayOnTryAgain: 100,
+        maxRedirections: 64,
+        slotsRefreshTimeout: 1000,
+        clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+        redisOptions: { connectTimeout: Math.min(2000, o.timeoutMs), maxRetriesPerRequest: 3 },
+      });
+      const s = new Store(cluster, o);
+      cluster.on('error', (e: Error) => {
+        s.lastError = e.message;
+      });
+      cluster.on('node error', () => s.stats.nodeEvents++);
+      cluster.on('-node', () => s.stats.nodeEvents++);
+      try {
+        await withTimeout(cluster.connect(), Math.max(1, deadline - performance.now()), 'connect');
+        return s;
+      } catch (e) {
+        cluster.disconnect();
+        why = s.lastError || (e as Error).message;
+        if (performance.now() + 200 >= deadline) break;
+        await sleep(Math.min(100 * 2 ** attempt, 1000));
+      }
     }
-    return s;
+    throw new StoreTimeoutError(`cannot reach the Redis Cluster at ${o.address} within ${(o.timeoutMs / 1000).toFixed(1)} s (${why})`);
+  }
+
+  /** host:port of every node the client knows (seed list for other processes). */
+  addresses(): string {
+    const a = this.cluster.nodes('all').map((n) => `${n.options.host}:${n.options.port}`);
+    return a.length ? 'redis://' + a.join(',') : this.o.address;
   }
 
   async close(): Promise<void> {

@@ -155,6 +155,7 @@ export class DistWorker {
   private readonly local: Int32Array;
   private generation = 0;
   private hbTimer: NodeJS.Timeout | null = null;
+  private readonly seen: boolean[] = [];
 
   constructor(readonly o: WorkerOptions) {
     const { cfg, backend, numFields } = o;
@@ -255,8 +256,11 @@ export class DistWorker {
     for (let r = 0; r < world; r++) names.push(`${gen}:alive:${r}`);
     const vals = await this.store.getCtlBuffers(names);
     if (vals[0]) throw new Error(`the run was stopped: ${vals[0].toString()}`);
+    // a rank counts as stopped once it was seen alive and its heartbeat then expired (a rank
+    // still starting up has no heartbeat yet: the barrier timeout covers one that never comes)
     for (let r = 0; r < world; r++) {
-      if (!vals[r + 1]) throw new Error(`worker ${r} stopped (no heartbeat for ${(this.o.heartbeatTtlMs / 1000).toFixed(0)} s)`);
+      if (vals[r + 1]) this.seen[r] = true;
+      else if (this.seen[r]) throw new Error(`worker ${r} stopped (no heartbeat for ${(this.o.heartbeatTtlMs / 1000).toFixed(0)} s)`);
     }
   }
 

@@ -123,3 +123,9 @@ test('a master killed mid-run: its replica is promoted and training finishes, no
   assert.ok(s.distributed.retried_commands + s.distributed.node_events > 0, 'the failover was not noticed');
   assert.ok(s.test_auc > 0.55);
 });
+
+test('distributed flags without --store are refused, naming the flag', () => {
+  const r = alpt(['train', '--workers', '2', '--data', tmp]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /--workers needs --store/);
+});

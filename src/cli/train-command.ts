@@ -8,10 +8,11 @@ import { progressHooks } from './progress.js';
 import { train, loadRunData } from '../train/run.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { TrainConfig } from '../train/config.js';
-import { runTrainDistributed } from './worker-command.js';
+import { checkStoreFlags, runTrainDistributed } from './worker-command.js';
 
 export async function runTrain(cmd: Command): Promise<void> {
   if (cmd.opts().store) return runTrainDistributed(cmd);
+  checkStoreFlags(cmd);
   const cfg = configFromCommand(cmd);
   const resume = cmd.opts().resume as boolean | undefined;
   await trainAndReport(cfg, resume);

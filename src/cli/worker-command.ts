@@ -53,6 +53,14 @@ function splitConfig(cmd: Command): { cfg: TrainConfig; o: Record<string, unknow
   return { cfg, o };
 }
 
+/** The distributed flags are refused without --store (they would be silently ignored). */
+export function checkStoreFlags(cmd: Command): void {
+  if (cmd.opts().store) return;
+  for (const [k, flag] of [['workers', '--workers'], ['storeTimeout', '--store-timeout'], ['syncEvery', '--sync-every'], ['buckets', '--buckets']]) {
+    if (cmd.getOptionValueSource(k) === 'cli') throw new Error(`${flag} needs --store redis://HOST:PORT (a Redis Cluster)`);
+  }
+}
+
 /** `alpt train … --store URL [--workers N]`: this process is rank 0. */
 export async function runTrainDistributed(cmd: Command): Promise<void> {
   const { cfg, o } = splitConfig(cmd);

@@ -13,6 +13,7 @@ import { runExport } from './export-command.js';
 import { runInspect } from './inspect-command.js';
 import { runReport } from './report-command.js';
 import { showTrainDefaults } from './help-defaults.js';
+import { addStoreOptions, runWorker, workerFlags } from './worker-command.js';
 
 function positiveInt(flag: string, v: string, zeroOk = false): number {
   const n = Number(v);
@@ -29,9 +30,17 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(err.exitCode);
     });
 
-  addTrainOptions(program.command('train').description('train a model and print a JSON summary'))
-    .option('--resume', 'continue from <out>/checkpoint.alpt')
+  addStoreOptions(addTrainOptions(program.command('train').description('train a model and print a JSON summary'))
+    .option('--resume', 'continue from <out>/checkpoint.alpt'))
+    .option('--workers <n>', 'distributed (with --store): worker processes on this machine, this one included', workerFlags.posInt('--workers'))
     .action(async (_o, cmd: Command) => runTrain(cmd));
+
+  addStoreOptions(addTrainOptions(program.command('worker').description('one rank of a distributed run (rank 0 evaluates and writes the run folder); same training flags on every rank'))
+    .option('--resume', 'rank 0: continue from <out>/checkpoint.alpt'))
+    .requiredOption('--rank <r>', 'this worker\'s rank, 0..world-1', workerFlags.nonNegInt('--rank'))
+    .requiredOption('--world <n>', 'number of workers', workerFlags.posInt('--world'))
+    .option('--run <id>', 'key namespace of the run in the store (same on every rank)', 'alpt')
+    .action(async (_o, cmd: Command) => runWorker(cmd));
 
   addTrainOptions(program.command('compare').description('grid of methods × bit widths × seeds; Markdown table, CSV and JSON'), { bitsList: true })
     .option('--methods <list>', 'embedding methods', 'fp32,lpt-dr,lpt-sr,alpt,alpt-fast,lsq')

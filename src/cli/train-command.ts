@@ -10,8 +10,11 @@ import { writeFileAtomic } from '../util/atomic.js';
 import type { TrainConfig } from '../train/config.js';
 import { checkResumeConfig } from '../train/resume-check.js';
 import { readTensorFile } from '../util/tensor-file.js';
+import { checkStoreFlags, runTrainDistributed } from './worker-command.js';
 
 export async function runTrain(cmd: Command): Promise<void> {
+  if (cmd.opts().store) return runTrainDistributed(cmd);
+  checkStoreFlags(cmd);
   const cfg = configFromCommand(cmd);
   const resume = cmd.opts().resume as boolean | undefined;
   if (resume && !cfg.out) throw new Error('--resume needs --out DIR: the run folder holding checkpoint.alpt');

@@ -8,6 +8,7 @@ import { runDemo } from './demo-command.js';
 import { runMemory } from './memory-command.js';
 import { runCompare } from './compare-command.js';
 import { runBench } from './bench-command.js';
+import { addServeCommand } from './serve-command.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('alpt')
@@ -64,6 +65,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--warmup <n>', 'untimed warm-up steps', '2')
     .option('--profile-ops', 'also report milliseconds per step of every kernel (gemm shapes, element-wise ops, sparse kernels)')
     .action(async (_o, cmd: Command) => runBench(cmd));
+
+  addServeCommand(program);
 
   await program.parseAsync(argv);
 }

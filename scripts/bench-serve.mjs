@@ -228,7 +228,7 @@ async function stop(srv) {
 const results = [];
 const notes = [`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; load average at start ${loadavg().map((x) => x.toFixed(1)).join(' / ')} (shared with other jobs)`];
 const plan = [
-  { flags: [], label: 'batching on (--max-batch 512 --max-wait-ms 1)', cells: [
+  { flags: [], label: 'batching on (--max-batch 512 --max-wait-ms 0)', cells: [
     { name: '1-row', rows: 1, concurrency: 1 },
     { name: '1-row', rows: 1, concurrency: 8 },
     { name: '1-row', rows: 1, concurrency: 32 },

@@ -13,7 +13,7 @@ export function addServeCommand(program: Command): void {
     .option('--host <host>', 'address to listen on', d.host)
     .option('--port <n>', 'port (0: any free port)', String(d.port))
     .option('--max-batch <rows>', 'rows per forward pass at most (dynamic batching; 1: no merging of 1-row requests)', String(d.maxBatch))
-    .option('--max-wait-ms <ms>', 'how long a request waits for others to share its forward pass', String(d.maxWaitMs))
+    .option('--max-wait-ms <ms>', 'how long a request waits for others to share its forward pass (0: merge the requests that arrived in the same event-loop turn, no added wait)', String(d.maxWaitMs))
     .option('--max-rows <n>', 'rows per request at most', String(d.maxRows))
     .option('--max-body <bytes>', 'request body size at most (413 above); k/m suffixes allowed', String(d.maxBody))
     .option('--max-string <n>', 'characters of one value at most', String(d.maxString))

@@ -17,7 +17,7 @@ export interface ServeOptions {
   port?: number;
   /** Rows per forward pass at most (dynamic batching); 1 turns merging off for 1-row requests. */
   maxBatch?: number;
-  /** How long a request waits for others to share its forward pass. */
+  /** How long a request waits for others to share its forward pass; 0 (default): only requests that arrived in the same event-loop turn (those that queued up during the previous pass) are merged, with no added wait. */
   maxWaitMs?: number;
   /** Rows per request at most. */
   maxRows?: number;
@@ -46,7 +46,7 @@ export const SERVE_DEFAULTS = {
   host: '127.0.0.1',
   port: 8080,
   maxBatch: 512,
-  maxWaitMs: 1,
+  maxWaitMs: 0,
   maxRows: 1000,
   maxBody: 4 * 1024 * 1024,
   maxString: 1024,

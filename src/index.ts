@@ -25,3 +25,5 @@ export type { RawRow, InputColumns } from './predict/raw-encoder.js';
 export { RowError } from './predict/raw-encoder.js';
 export { readModelFile, writeModelFile, modelFromCheckpoint } from './artifact/model-file.js';
 export type { ModelMeta, ModelFile, TableLayout } from './artifact/model-file.js';
+export { createServer, startServer, SERVE_DEFAULTS } from './serve/server.js';
+export type { ServeOptions, AlptServer, ReloadResult } from './serve/server.js';

@@ -20,6 +20,7 @@ function positiveInt(flag: string, v: string, zeroOk = false): number {
   if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new InvalidArgumentError(`${flag} must be a ${zeroOk ? 'non-negative' : 'positive'} integer, got "${v}"`);
   return n;
 }
+import { addServeCommand } from './serve-command.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('alpt')
@@ -125,5 +126,7 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (paths: string[], o) => runReport(paths, o));
 
   showTrainDefaults(program);
+  addServeCommand(program);
+
   await program.parseAsync(argv);
 }

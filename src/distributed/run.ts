@@ -292,33 +292,10 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
       if (s) reports.push(JSON.parse(s) as WorkerReport);
     }
     if (best) restoreWeights(tr.model, tr.tables, best, 'best weights');
-    const te = data.test ? tr.evaluate(data.test) : null;
-    const mem = tr.tables.main.memory();
-    const bestRec = state.history.find((h) => h.epoch === state.bestEpoch);
     const samplesAll = reports.reduce((s, r) => s + r.samples, 0);
+    const curve = state.history.map((h) => ({ epoch: h.epoch, step: h.step, train_loss: h.train_loss, valid_auc: h.valid_auc, valid_logloss: h.valid_logloss }));
     const summary: DistributedSummary = {
-      model: cfg.model,
-      embedding: cfg.embedding,
-      bits: cfg.embedding === 'fp32' ? 32 : cfg.bits,
-      dim: cfg.dim,
-      seed: cfg.seed,
-      epochs_run: state.epoch,
-      best_epoch: state.bestEpoch,
-      valid_auc: bestRec?.valid_auc ?? NaN,
-      valid_logloss: bestRec?.valid_logloss ?? NaN,
-      test_auc: te ? te.auc : null,
-      test_logloss: te ? te.logloss : null,
-      train_samples_per_s: trainSeconds > 0 ? trainSamples / trainSeconds : 0,
-      seconds_per_epoch: state.history.length ? state.history.reduce((s, h) => s + h.seconds, 0) / state.history.length : 0,
-      table_bytes: mem.total,
-      table_bytes_per_row: mem.bytesPerRow,
-      memory: mem,
-      first_order_bytes: tr.tables.first?.memory().total ?? 0,
-      params: tr.paramCount(),
-      rows: totalRows,
-      fields: F,
-      train_rows: data.train.n,
-      skipped_rows: data.skippedRows,
+      ...tr.summarize(state, data.test, trainSeconds, trainSamples, curve),
       distributed: {
         world: o.world,
         sync_every: syncEvery,

@@ -291,11 +291,27 @@ export class Trainer {
       }
     }
     if (this.best) restoreWeights(this.model, this.tables, this.best, 'best weights');
+    const summary = this.summarize(st, test, trainSeconds, trainSamples, curve);
+    // The final model file: the best weights (restored above) and the summary of the run.
+    if (out) this.saveModel(join(out, 'model.alpt'), summary);
+    return summary;
+  }
+
+  /**
+   * The run's summary from the current (best, restored) weights: test metrics, speed, memory, and
+   * the table statistics the report draws. Also used by the distributed coordinator.
+   */
+  summarize(
+    st: { epoch: number; bestEpoch: number; history: EpochRecord[] }, test: EncodedSplit | undefined,
+    trainSeconds: number, trainSamples: number, curve: CurvePoint[],
+  ): TrainSummary {
+    const cfg = this.cfg;
+    const train = this.data.train;
     const bestRec = st.history.find((h) => h.epoch === st.bestEpoch);
     const te = test ? this.evaluate(test) : null;
     const mem = this.tables.main.memory();
     const firstMem = this.tables.first?.memory().total ?? 0;
-    const summary: TrainSummary = {
+    return {
       model: cfg.model,
       embedding: cfg.embedding,
       bits: cfg.embedding === 'fp32' ? 32 : cfg.bits,
@@ -323,9 +339,6 @@ export class Trainer {
       code_histogram: codeHistogram(this.tables.main, this.data.vocab, cfg.dim, cfg.bits),
       curve,
     };
-    // The final model file: the best weights (restored above) and the summary of the run.
-    if (out) this.saveModel(join(out, 'model.alpt'), summary);
-    return summary;
   }
 
   /** Say once, up front, what a missing split turns off (instead of NaN in every progress line). */

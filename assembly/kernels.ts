@@ -152,3 +152,5 @@ export {
   expandRows, fakeQuantStaged, gatherF32, gatherQuant, prepareRows, roundingRowKey, scatterRows, stageQuant, stepsStaged,
   stepsWriteBackStaged, updateF32, updateLearnQuant, updateQuant, writeBackQuant,
 } from './sparse';
+
+export { initAbsSums, initF32, initQuant } from './init';

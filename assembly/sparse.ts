@@ -33,7 +33,7 @@ const STEP_ADAGRAD = 2;
 
 // @ts-ignore: decorator
 @inline
-function fmix32(h: u32): u32 {
+export function fmix32(h: u32): u32 {
   h ^= h >>> 16;
   h *= 0x85ebca6b;
   h ^= h >>> 13;
@@ -285,7 +285,7 @@ function code4(src: usize, i: i32, vs: v128, stochastic: i32, vkey: v128, vlo: v
 }
 
 /** quantizeRow of src/quant/pack.ts: pack clip(round(src/Δ)) into the row at c. */
-function quantRow(src: usize, dim: i32, bits: i32, step: f32, stochastic: i32, key: u32, c: usize): void {
+export function quantRow(src: usize, dim: i32, bits: i32, step: f32, stochastic: i32, key: u32, c: usize): void {
   const off = 1 << (bits - 1);
   const lo = <f64>(-off);
   const hi = <f64>(off - 1);

@@ -12,7 +12,12 @@ export async function runBench(cmd: Command): Promise<void> {
   let profile: KernelProfile | undefined;
   if (o.profileOps) ({ backend, profile } = profileBackend(backend));
   try {
-    const r = benchTraining(cfg, { fields: Number(o.fields), rowsPerField: Number(o.rowsPerField), steps: Number(o.steps), warmup: Number(o.warmup), profile }, backend);
+    const zipfExponent = Number(o.zipfExponent);
+    if (!(zipfExponent > 0)) throw new Error(`--zipf-exponent must be a number > 0, got '${o.zipfExponent}'`);
+    const r = benchTraining(cfg, {
+      fields: Number(o.fields), rowsPerField: Number(o.rowsPerField), steps: Number(o.steps), warmup: Number(o.warmup), profile,
+      ids: o.ids, zipfExponent, checkpointDir: o.checkpointBench,
+    }, backend);
     process.stdout.write(JSON.stringify(r) + '\n');
   } finally {
     backend.dispose();

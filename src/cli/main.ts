@@ -84,6 +84,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--steps <n>', 'timed steps', '20')
     .option('--warmup <n>', 'untimed warm-up steps', '2')
     .option('--profile-ops', 'also report milliseconds per step of every kernel (gemm shapes, element-wise ops, sparse kernels)')
+    .addOption(new Option('--ids <law>', 'how batch ids are drawn: uniform (4 batches, reused) or zipf (fresh batches, Zipf over each field\'s rows, hot rows scattered over the table)').choices(['uniform', 'zipf']).default('uniform'))
+    .option('--zipf-exponent <s>', 'exponent of the Zipf law for --ids zipf', '1.05')
+    .option('--checkpoint-bench <dir>', 'after the steps, write a checkpoint into DIR, read it back (resume), report seconds and GB/s; the file is deleted')
     .action(async (_o, cmd: Command) => runBench(cmd));
 
   program

@@ -24,7 +24,7 @@ export async function runTrain(cmd: Command): Promise<void> {
 /** Refuse a resume that cannot work before anything in the run folder is touched. */
 function checkResumable(checkpoint: string, cfg: TrainConfig): void {
   if (!existsSync(checkpoint)) throw new Error(`--resume: ${checkpoint}: no checkpoint to resume from`);
-  checkResumeConfig(checkpoint, readTensorFile(checkpoint).meta?.config, cfg);
+  checkResumeConfig(checkpoint, readTensorFile(checkpoint, undefined, { headerOnly: true }).meta?.config, cfg);
 }
 
 export async function trainAndReport(cfg: TrainConfig, resume = false, label = ''): Promise<void> {

@@ -3,7 +3,7 @@ import type { EmbeddingTable, MemoryReport, TableInitOptions } from './table.js'
 import { SparseOptimizer } from './sparse-optimizer.js';
 import { allocatorOf, loadInto, memoryReport, type Allocator } from './memory.js';
 import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
-import { DEFAULT_INIT_STD, drawRow, initRng } from './init.js';
+import { DEFAULT_INIT_STD, drawRows, initTableKey } from './init.js';
 
 export interface Fp32TableOptions extends TableInitOptions {
   /** The wasm backend's embedding kernels: weights and optimizer state then live in its memory. */
@@ -28,7 +28,10 @@ export class Fp32Table implements EmbeddingTable {
     this.weights = alloc(Float32Array, o.rows * o.dim, 'fp32 embedding weights');
     this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim, alloc);
     this.p = this.k ? ptrsOf(this.k, this.weights, this.opt.m, this.opt.v) : null;
-    drawRow(initRng(o.seed, o.tableId ?? 0), o.initStd ?? DEFAULT_INIT_STD, this.weights, 0, o.rows * o.dim);
+    const key = initTableKey(o.seed, o.tableId ?? 0), std = o.initStd ?? DEFAULT_INIT_STD;
+    // on the wasm kernels the rows are drawn on all threads (the init is a pure function of the row)
+    if (this.p !== null && o.rows > 0) this.k!.ex.initF32(key, o.dim, std, 1, o.rows, this.p[0]);
+    else drawRows(key, 0, o.rows, o.dim, std, this.weights);
   }
 
   gather(rows: Int32Array, count: number, out: Float32Array): void {

@@ -7,7 +7,7 @@ import { fakeQuantize, lsqBackward, lsqGradScale } from '../quant/lsq.js';
 import { SparseOptimizer } from './sparse-optimizer.js';
 import { DEFAULT_STEP_LR, effectiveStepLr, StepOptimizer, type StepLrScale } from './steps.js';
 import { allocArray, loadInto, memoryReport } from './memory.js';
-import { DEFAULT_INIT_STD, drawRow, initialStep, initMeanAbs, initRng } from './init.js';
+import { DEFAULT_INIT_STD, drawRows, initialStep, initMeanAbs, initTableKey } from './init.js';
 
 export interface LsqTableOptions extends TableInitOptions, StepLearningOptions {
   bits: number;
@@ -46,8 +46,9 @@ export class LsqTable implements EmbeddingTable {
     const tableId = o.tableId ?? 0;
     const std = o.initStd ?? DEFAULT_INIT_STD;
     this.master = allocArray(Float32Array, o.rows * o.dim, 'LSQ fp32 master weights');
-    drawRow(initRng(o.seed, tableId), std, this.master, 0, o.rows * o.dim);
-    this.initStep = o.initStep ?? initialStep(initMeanAbs(o.seed, tableId, o.rows, o.dim, std), o.bits);
+    const key = initTableKey(o.seed, tableId);
+    drawRows(key, 0, o.rows, o.dim, std, this.master);
+    this.initStep = o.initStep ?? initialStep(initMeanAbs(key, o.rows, o.dim, std), o.bits);
     this.steps = allocArray(Float32Array, this.perRow ? o.rows : 1, 'LSQ steps');
     this.steps.fill(this.initStep);
     this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim);

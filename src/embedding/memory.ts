@@ -104,6 +104,7 @@ export function loadInto(state: Record<string, ArrayBufferView>, name: string, d
   if (src.byteLength !== dst.byteLength) {
     throw new Error(`checkpoint '${name}': ${src.byteLength} bytes, table expects ${dst.byteLength}`);
   }
+  if (src.buffer === dst.buffer && src.byteOffset === dst.byteOffset) return; // read straight into the table
   new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
 }
 

@@ -12,7 +12,7 @@ import {
 } from './steps.js';
 import { allocatorOf, bytesOf, loadInto, memoryReport, type Allocator } from './memory.js';
 import { ptrsOf, type SparseKernels } from '../kernels/sparse.js';
-import { DEFAULT_INIT_STD, drawRow, initialStep, initMeanAbs, initRng } from './init.js';
+import { DEFAULT_INIT_STD, drawRowAt, initBlocks, initialStep, initMeanAbs, initMeanRows, initTableKey } from './init.js';
 
 export type RoundingMode = 'deterministic' | 'stochastic';
 /** fixed: LPT (Δ stays at Δ0). learned: ALPT (Δ per row learned with LSQ gradients). */
@@ -82,17 +82,8 @@ export class QuantizedTable implements EmbeddingTable {
     this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim, alloc);
     this.rowBuf = alloc(Float32Array, o.dim, 'row buffer');
 
-    const std = o.initStd ?? DEFAULT_INIT_STD;
-    this.initStep = o.initStep ?? initialStep(initMeanAbs(o.seed, tableId, o.rows, o.dim, std), o.bits);
+    this.initStep = this.initialize(o, tableId);
     if (!(this.initStep > 0)) throw new RangeError(`initial step must be > 0, got ${this.initStep}`);
-    this.steps.fill(this.initStep);
-    // second pass: redraw the same init row by row and quantize it stochastically (step 0's draws)
-    const rng = initRng(o.seed, tableId);
-    for (let r = 0; r < o.rows; r++) {
-      drawRow(rng, std, this.rowBuf, 0, o.dim);
-      quantizeRow(this.rowBuf, 0, o.dim, o.bits, this.steps.get(r), true, roundingRowKey(this.rseed, 0, r),
-        this.codes, r * this.rowBytes);
-    }
 
     this.stepLr = o.stepLr ?? DEFAULT_STEP_LR;
     this.stepLrScale = o.stepLrScale ?? 'relative';
@@ -105,6 +96,42 @@ export class QuantizedTable implements EmbeddingTable {
       : null;
     // f16 steps: the kernels take the steps pointer with its low bit set (assembly/sparse.ts loadStep)
     if (this.p !== null && this.steps.f16 !== null) this.p[1] += 1; // (arrays are 64-byte aligned; no bit op: offsets reach 2^32)
+  }
+
+  /**
+   * Draws the N(0, std²) init (two passes: mean|w| of the first 2^20 rows for Δ0, then draw and quantize stochastically
+   * with step 0's draws) and fills Δ; returns Δ0. On the wasm kernels both passes run on all
+   * threads, each drawing its own rows (the init is a pure function of the row).
+   */
+  private initialize(o: QuantizedTableOptions, tableId: number): number {
+    const std = o.initStd ?? DEFAULT_INIT_STD;
+    const key = initTableKey(o.seed, tableId);
+    const k = this.k;
+    const codesPtr = k ? k.ptr(this.codes) : -1;
+    const bufPtr = k ? k.ptr(this.rowBuf) : -1;
+    const wasm = k !== null && codesPtr >= 0 && bufPtr >= 0 && o.rows > 0;
+    let initStep = o.initStep;
+    if (initStep === undefined) {
+      let sums: Float64Array | undefined;
+      if (wasm) {
+        const rows = initMeanRows(o.rows);
+        sums = k.scratchF64(initBlocks(rows));
+        k.ex.initAbsSums(key, o.dim, std, 1, rows, k.ptr(sums), bufPtr);
+      }
+      initStep = initialStep(initMeanAbs(key, o.rows, o.dim, std, sums), o.bits);
+    }
+    this.steps.fill(initStep);
+    if (o.rows === 0) return initStep;
+    const step = this.steps.get(0); // Δ0 as stored (f16 steps round it)
+    if (wasm) {
+      k.ex.initQuant(key, o.dim, std, 1, o.rows, codesPtr, this.rowBytes, o.bits, step, this.rseed, bufPtr);
+    } else {
+      for (let r = 0; r < o.rows; r++) {
+        drawRowAt(key, r, o.dim, std, this.rowBuf, 0);
+        quantizeRow(this.rowBuf, 0, o.dim, o.bits, step, true, roundingRowKey(this.rseed, 0, r), this.codes, r * this.rowBytes);
+      }
+    }
+    return initStep;
   }
 
   /** The learning rate actually applied to Δ (after the relative scaling). */

@@ -23,7 +23,7 @@ export const SPLIT_KERNELS = [
   'colSums', 'bnForward', 'bnBackward', 'reluForward', 'reluBackward', 'crossForward', 'crossBackwardRows',
   'crossBackwardCols', 'addInto', 'scaleInPlace', 'adam', 'copyBlock',
   'gatherQuant', 'gatherF32', 'updateF32', 'updateQuant', 'stageQuant', 'writeBackQuant', 'fakeQuantStaged',
-  'stepsStaged', 'stepsWriteBackStaged', 'updateLearnQuant', 'expandRows',
+  'stepsStaged', 'stepsWriteBackStaged', 'updateLearnQuant', 'expandRows', 'initAbsSums', 'initQuant', 'initF32',
 ] as const;
 export type SplitKernel = (typeof SPLIT_KERNELS)[number];
 export const JOB_GEMM = 0;

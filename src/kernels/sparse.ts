@@ -52,6 +52,13 @@ export interface SparseExports {
   scatterRows(dx: number, inv: number, slots: number, dim: number, g: number, count: number): void;
   roundingRowKey(rseed: number, step: number, row: number): number;
   prepareRows(ids: number, slots: number, nRows: number, table: number, capLog2: number, rows: number, inverse: number): number;
+  // init (assembly/init.ts): rows [rowPlus1 - 1, + count) of the table whose init key is tableKey
+  initAbsSums(tableKey: number, dim: number, std: number, rowPlus1: number, count: number, sums: number, buf: number): void;
+  initQuant(
+    tableKey: number, dim: number, std: number, rowPlus1: number, count: number, codes: number, rb: number, bits: number,
+    step: number, rseed: number, buf: number,
+  ): void;
+  initF32(tableKey: number, dim: number, std: number, rowPlus1: number, count: number, out: number): void;
 }
 
 export type ArrayCtor<T> = new (n: number) => T;
@@ -62,14 +69,17 @@ export interface SparseKernels {
   alloc<T extends ArrayBufferView>(ctor: ArrayCtor<T>, n: number, what: string): T;
   /** Byte offset of the array in the wasm memory, or -1 if it lives elsewhere. */
   ptr(a: ArrayBufferView | null | undefined): number;
+  /** A transient f64 array in the wasm memory (one reusable region: valid until the next call). */
+  scratchF64(n: number): Float64Array;
 }
 
 // The per-row kernels split across the pool by ranges of the rows they visit: row i of a call
 // only touches its own staged/gradient/output rows and table row rows[i], and rows in one call are
 // distinct (packed rows start on byte boundaries), so threads never write the same bytes.
-// [argument index, moved by 4 bytes (an i32/f32 per row) or by dim f32 per row].
-type Moves = [number, 'one' | 'dim'][];
-const ROW_SPLITS: Partial<Record<keyof SparseExports & SplitKernel, { countArg: number; dimArg: number; moves: Moves; scratchArg?: number }>> = {
+// [argument index, moved by 4 bytes (an i32/f32 per row), by dim f32 per row, by 1 per row (a row
+// number), or by as many bytes per row as argument n says ({ bytesArg: n })].
+type Moves = [number, 'one' | 'dim' | 'row' | { bytesArg: number }][];
+const ROW_SPLITS: Partial<Record<keyof SparseExports & SplitKernel, { countArg: number; dimArg: number; moves: Moves; scratchArg?: number; unit?: number }>> = {
   gatherQuant: { countArg: 6, dimArg: 3, moves: [[5, 'one'], [7, 'dim']] },
   gatherF32: { countArg: 3, dimArg: 1, moves: [[2, 'one'], [4, 'dim']] },
   updateF32: { countArg: 3, dimArg: 1, moves: [[2, 'one'], [4, 'dim']] },
@@ -81,6 +91,10 @@ const ROW_SPLITS: Partial<Record<keyof SparseExports & SplitKernel, { countArg: 
   stepsWriteBackStaged: { countArg: 2, dimArg: 3, moves: [[0, 'dim'], [1, 'one'], [4, 'dim']] },
   updateLearnQuant: { countArg: 6, dimArg: 3, moves: [[5, 'one'], [7, 'dim']], scratchArg: 29 },
   expandRows: { countArg: 2, dimArg: 3, moves: [[1, 'one'], [4, 'dim']] },
+  // init: slices of whole pass-1 blocks (INIT_BLOCK_ROWS), each writing its own block sums
+  initAbsSums: { countArg: 4, dimArg: 1, moves: [[3, 'row']], scratchArg: 6, unit: 4096 },
+  initQuant: { countArg: 4, dimArg: 1, moves: [[3, 'row'], [5, { bytesArg: 6 }]], scratchArg: 10 },
+  initF32: { countArg: 4, dimArg: 1, moves: [[3, 'row'], [5, 'dim']] },
 };
 const ROW_UNIT = 16;
 
@@ -90,8 +104,12 @@ function splitExports(ex: SparseExports, pool: KernelPool): SparseExports {
     out[name] = (...args: number[]): void => {
       const dim = args[spec.dimArg];
       const strides = new Array<number>(args.length).fill(0);
-      for (const [i, kind] of spec.moves) strides[i] = kind === 'one' ? 4 : 4 * dim;
-      pool.split(name as SplitKernel, args, { total: args[spec.countArg], unit: ROW_UNIT, work: dim, countArg: spec.countArg, strides, scratchArg: spec.scratchArg });
+      for (const [i, kind] of spec.moves) {
+        strides[i] = kind === 'one' ? 4 : kind === 'dim' ? 4 * dim : kind === 'row' ? 1 : args[kind.bytesArg];
+      }
+      pool.split(name as SplitKernel, args, {
+        total: args[spec.countArg], unit: spec.unit ?? ROW_UNIT, work: dim, countArg: spec.countArg, strides, scratchArg: spec.scratchArg,
+      });
     };
   }
   return out as unknown as SparseExports;
@@ -114,6 +132,10 @@ export function createSparseKernels(ex: SparseExports, heap: WasmHeap, pool?: Ke
     },
     ptr(a) {
       return a ? heap.ptrOf(a) : -1;
+    },
+    scratchF64(n: number): Float64Array {
+      const ptr = heap.stage(Math.max(n * 8, 8));
+      return new Float64Array(heap.memory.buffer, ptr, n);
     },
   };
 }

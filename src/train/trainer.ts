@@ -421,9 +421,10 @@ export class Trainer {
   /** Resume from a checkpoint written by saveCheckpoint with the same configuration and data. */
   resume(path: string): void {
     if (!existsSync(path)) throw new Error(`${path}: no checkpoint to resume from`);
-    const { meta, arrays } = readTensorFile(path, 'checkpoint');
     // Before any array: a settings mismatch is named, not reported as a size error.
-    checkResumeConfig(path, meta.config, this.cfg);
+    checkResumeConfig(path, readTensorFile(path, 'checkpoint', { headerOnly: true }).meta.config, this.cfg);
+    // The tables and dense weights are streamed from the file straight into their own arrays.
+    const { meta, arrays } = readTensorFile(path, 'checkpoint', { into: collectWeights(this.model, this.tables) });
     restoreWeights(this.model, this.tables, arrays, path);
     const dense: Record<string, ArrayBufferView> = {};
     const best: Record<string, ArrayBufferView> = {};

@@ -4,7 +4,7 @@
 // reader (Python's `safetensors`, Rust, JS) opens them; alpt adds a CRC-32 per tensor and one over
 // the header (which holds the tensor CRCs), so every byte is checked and a damaged file is refused
 // naming the part that is damaged.
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { writeFileAtomic } from './atomic.js';
 import { crc32, hex32 } from './checksum.js';
 
@@ -104,26 +104,84 @@ export interface SafetensorsFile {
   headerBytes: number;
 }
 
+/** What reading a file may do beyond verifying it. */
+export interface ReadOptions {
+  /**
+   * Arrays to read tensors straight into, by name (when the byte length matches): a multi-GB table
+   * is then streamed from disk into its own storage, with no second copy in memory.
+   */
+  into?: Record<string, ArrayBufferView>;
+  /** Only the header (metadata and tensor list, its checksum verified); no tensor is read. */
+  headerOnly?: boolean;
+}
+
+const READ_CHUNK = 64 << 20;
+
 /**
  * Reads and verifies a file written by writeSafetensors. `what` names it in messages.
  * Refuses a truncated file, a damaged header or tensor (naming it and its byte range), and files
  * without alpt's checksums (written by another tool) unless `requireChecksums` is false.
+ * The file is streamed tensor by tensor (any size; each tensor's CRC computed as it is read).
  */
-export function readSafetensors(path: string, what = path, requireChecksums = true): SafetensorsFile {
-  return decodeSafetensors(readFileSync(path), what, requireChecksums);
+export function readSafetensors(path: string, what = path, requireChecksums = true, opts: ReadOptions = {}): SafetensorsFile {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const readAt = (dst: Uint8Array, pos: number): void => {
+      let off = 0;
+      while (off < dst.byteLength) {
+        const n = readSync(fd, dst, off, Math.min(READ_CHUNK, dst.byteLength - off), pos + off);
+        if (n <= 0) throw new SafetensorsError(`${what}: truncated while reading bytes ${pos}–${pos + dst.byteLength}`);
+        off += n;
+      }
+    };
+    const lenBuf = Buffer.alloc(Math.min(8, size));
+    readAt(lenBuf, 0);
+    const h = parseHeader(lenBuf, size, what, requireChecksums, (hlen) => {
+      const head = Buffer.alloc(hlen);
+      readAt(head, 8);
+      return head;
+    });
+    const tensors: Record<string, TensorOut> = {};
+    if (!opts.headerOnly) {
+      for (const e of h.entries) {
+        const nbytes = e.end - e.start;
+        const want = opts.into?.[e.name];
+        const dst = want && want.byteLength === nbytes ? bytesOf(want) : new Uint8Array(new ArrayBuffer(nbytes));
+        // read in chunks, checksumming as we go
+        let crc = 0;
+        for (let off = 0; off < nbytes; off += READ_CHUNK) {
+          const part = dst.subarray(off, Math.min(nbytes, off + READ_CHUNK));
+          readAt(part, h.base + e.start + off);
+          if (h.crcs[e.name] !== undefined) crc = crc32(part, crc);
+        }
+        checkTensorCrc(h, e, hex32(crc), what, requireChecksums);
+        tensors[e.name] = { data: want && dst.buffer === want.buffer ? want : view(dst, e.dtype), dtype: e.dtype, shape: e.shape, start: h.base + e.start, end: h.base + e.end };
+      }
+    }
+    return { metadata: h.metadata, tensors, size, headerBytes: h.base - 8 };
+  } finally {
+    closeSync(fd);
+  }
 }
 
-export function decodeSafetensors(buf: Buffer, what: string, requireChecksums = true): SafetensorsFile {
+interface HeaderEntry { name: string; dtype: SafeDType; shape: number[]; start: number; end: number }
+interface ParsedHeader { metadata: Record<string, string>; entries: HeaderEntry[]; crcs: Record<string, string>; base: number }
+
+/** Parses and verifies the header; `readHead(hlen)` gives its bytes (after the 8-byte length). */
+function parseHeader(
+  first8: Uint8Array, size: number, what: string, requireChecksums: boolean, readHead: (hlen: number) => Buffer,
+): ParsedHeader {
   const bad = (why: string): never => {
     throw new SafetensorsError(`${what}: ${why}`);
   };
-  if (buf.length < 8) bad(`truncated: ${buf.length} bytes, too short for a header`);
-  const hlen64 = buf.readBigUInt64LE(0);
-  if (hlen64 > BigInt(Math.min(MAX_HEADER, buf.length - 8))) {
-    bad(`header length ${hlen64} exceeds the file (${buf.length} bytes): truncated, or not a safetensors file`);
+  if (size < 8 || first8.length < 8) bad(`truncated: ${size} bytes, too short for a header`);
+  const hlen64 = Buffer.from(first8.buffer, first8.byteOffset, 8).readBigUInt64LE(0);
+  if (hlen64 > BigInt(Math.min(MAX_HEADER, size - 8))) {
+    bad(`header length ${hlen64} exceeds the file (${size} bytes): truncated, or not a safetensors file`);
   }
   const hlen = Number(hlen64);
-  const head = buf.subarray(8, 8 + hlen);
+  const head = readHead(hlen);
   let header: any;
   try {
     header = JSON.parse(head.toString('utf8'));
@@ -145,29 +203,40 @@ export function decodeSafetensors(buf: Buffer, what: string, requireChecksums = 
   let crcs: Record<string, string> = {};
   if (metadata[TENSOR_CRC_KEY]) crcs = JSON.parse(metadata[TENSOR_CRC_KEY]);
   const base = 8 + hlen;
-  const tensors: Record<string, TensorOut> = {};
+  const entries: HeaderEntry[] = [];
   let expectEnd = 0;
-  const entries: [string, any][] = Object.entries(header as Record<string, any>).filter(([k]) => k !== '__metadata__');
-  for (const [name, e] of entries) {
+  for (const [name, e] of Object.entries(header as Record<string, any>)) {
+    if (name === '__metadata__') continue;
     const dtype = e?.dtype as SafeDType;
     if (!(dtype in SIZE)) bad(`tensor ${name}: unsupported dtype ${JSON.stringify(e?.dtype)}`);
-    const [s, t] = e.data_offsets as [number, number];
+    const [s, t] = (e.data_offsets ?? []) as [number, number];
     if (!Number.isSafeInteger(s) || !Number.isSafeInteger(t) || t < s) bad(`tensor ${name}: bad data_offsets`);
     expectEnd = Math.max(expectEnd, t);
+    entries.push({ name, dtype, shape: e.shape ?? [], start: s, end: t });
   }
-  if (base + expectEnd > buf.length) bad(`truncated: ${buf.length} bytes, the header describes ${base + expectEnd}`);
-  if (base + expectEnd < buf.length) bad(`${buf.length - base - expectEnd} unexpected bytes after the last tensor`);
-  for (const [name, e] of entries) {
-    const dtype = e.dtype as SafeDType;
-    const [s, t] = e.data_offsets as [number, number];
-    const bytes = buf.subarray(base + s, base + t);
-    if (crcs[name] !== undefined) {
-      const got = hex32(crc32(bytes));
-      if (got !== crcs[name]) bad(`tensor ${name} (bytes ${base + s}–${base + t}) is damaged: checksum ${got}, stored ${crcs[name]}`);
-    } else if (requireChecksums) bad(`tensor ${name} has no stored checksum`);
-    tensors[name] = { data: view(bytes, dtype), dtype, shape: e.shape ?? [], start: base + s, end: base + t };
+  if (base + expectEnd > size) bad(`truncated: ${size} bytes, the header describes ${base + expectEnd}`);
+  if (base + expectEnd < size) bad(`${size - base - expectEnd} unexpected bytes after the last tensor`);
+  return { metadata, entries, crcs, base };
+}
+
+function checkTensorCrc(h: ParsedHeader, e: HeaderEntry, got: string, what: string, requireChecksums: boolean): void {
+  const stored = h.crcs[e.name];
+  if (stored !== undefined) {
+    if (got !== stored) {
+      throw new SafetensorsError(`${what}: tensor ${e.name} (bytes ${h.base + e.start}–${h.base + e.end}) is damaged: checksum ${got}, stored ${stored}`);
+    }
+  } else if (requireChecksums) throw new SafetensorsError(`${what}: tensor ${e.name} has no stored checksum`);
+}
+
+export function decodeSafetensors(buf: Buffer, what: string, requireChecksums = true): SafetensorsFile {
+  const h = parseHeader(buf.subarray(0, 8), buf.length, what, requireChecksums, (hlen) => buf.subarray(8, 8 + hlen));
+  const tensors: Record<string, TensorOut> = {};
+  for (const e of h.entries) {
+    const bytes = buf.subarray(h.base + e.start, h.base + e.end);
+    checkTensorCrc(h, e, h.crcs[e.name] !== undefined ? hex32(crc32(bytes)) : '', what, requireChecksums);
+    tensors[e.name] = { data: view(bytes, e.dtype), dtype: e.dtype, shape: e.shape, start: h.base + e.start, end: h.base + e.end };
   }
-  return { metadata, tensors, size: buf.length, headerBytes: hlen };
+  return { metadata: h.metadata, tensors, size: buf.length, headerBytes: h.base - 8 };
 }
 
 /** A typed view of the bytes (copied when they are not aligned to the element size). */

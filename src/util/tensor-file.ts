@@ -2,7 +2,7 @@
 // says what it is (alpt.kind), which layout version (alpt.version) and carries alpt's own JSON
 // description (alpt.meta). See safetensors.ts for the checksums.
 import { openSync, readSync, closeSync } from 'node:fs';
-import { readSafetensors, writeSafetensors, SafetensorsError, type TensorIn } from './safetensors.js';
+import { readSafetensors, writeSafetensors, SafetensorsError, type ReadOptions, type TensorIn } from './safetensors.js';
 
 /** Layout version of alpt's tensor files; version 1 was a home-made container (ALPTTNSR). */
 export const TENSOR_FILE_VERSION = 2;
@@ -27,13 +27,13 @@ export class TensorFileError extends Error {}
  * Reads and verifies an alpt tensor file; `kind` (when given) must match. Every refusal says which
  * file and what is wrong: truncated, damaged (which part), another version, another kind.
  */
-export function readTensorFile(path: string, kind?: string): { meta: any; arrays: Record<string, ArrayBufferView> } {
+export function readTensorFile(path: string, kind?: string, opts: ReadOptions = {}): { meta: any; arrays: Record<string, ArrayBufferView> } {
   if (startsWith(path, 'ALPTTNSR')) {
     throw new TensorFileError(`${path}: written by an older alpt (file version 1); this alpt reads version ${TENSOR_FILE_VERSION}: train again or export with that version`);
   }
   let file;
   try {
-    file = readSafetensors(path, path);
+    file = readSafetensors(path, path, true, opts);
   } catch (e) {
     if (e instanceof SafetensorsError) throw new TensorFileError(`not a valid alpt file: ${e.message}`);
     throw e;

@@ -103,12 +103,12 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
         args.forEach(([arr, len, copyIn], i) => {
           if (ptrs[i] >= 0) return;
           ptrs[i] = off;
-          if (copyIn) mem.set(arr.subarray(0, len), off >> 2);
+          if (copyIn) mem.set(arr.subarray(0, len), off / 4); // offsets pass 2^31: no bit ops
           off += Math.ceil(len / 16) * 64;
         });
       }
       pool.gemm(transA, transB, m, n, k, alpha, ptrs[0], ptrs[1], beta, ptrs[2], bias ? ptrs[3] : 0);
-      if (cStaged) c.set(heap.f32().subarray(ptrs[2] >> 2, (ptrs[2] >> 2) + m * n));
+      if (cStaged) c.set(heap.f32().subarray(ptrs[2] / 4, ptrs[2] / 4 + m * n));
     },
     dispose() {
       if (disposed) return;

@@ -210,3 +210,34 @@ test('a hashed model file stores the hash spec (no keys) and predicts raw rows e
   const onnx = Buffer.from(exportOnnx(file)).toString('latin1');
   assert.ok(onnx.includes('alpt.hash'));
 });
+
+test('the pre-flight refusal suggests --hash-rows with a table that fits', async () => {
+  const f = await data();
+  const r = spawnSync(process.execPath, [bin, 'train', '--train', f.train, '--format', 'criteo', '--hash-rows', '10000000', '--epochs', '1', '--progress', 'none', '--cache-dir', join(tmp, 'cache')], {
+    encoding: 'utf8', env: { ...process.env, ALPT_MEMORY_AVAILABLE: String(2e9) },
+  });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /not enough memory/);
+  assert.match(r.stderr, /--hash-rows 1000000 --embedding alpt --bits 4 --memory-light: 0\.5 GiB \(14\.0 bytes\/row\)\n/);
+});
+
+test('synth --large-fields: distinct names, counts as reported, other fields unchanged', async () => {
+  const base = await writeSynthetic({ dir: join(tmp, 'syn0'), rows: 4000, validRows: 10, testRows: 10, seed: 8, cardinality: 300 });
+  const stats: number[][] = [];
+  const big = await writeSynthetic({
+    dir: join(tmp, 'syn1'), rows: 4000, validRows: 10, testRows: 10, seed: 8, cardinality: 300,
+    largeFields: 2, largeCardinality: 5000, largeTail: 'uniform', onSplit: (s) => stats.push(s.distinct),
+  });
+  const a = lines(base.train).map((l) => l.split('\t'));
+  const b = lines(big.train).map((l) => l.split('\t'));
+  assert.equal(b.length, 4000);
+  for (const j of [14, 15]) {
+    const values = new Set(b.map((c) => c[j]));
+    assert.equal(values.size, stats[0][j - 14]);
+    assert.ok(values.size > 2500, `C${j - 13}: ${values.size} distinct of 5000 (uniform, 4000 draws)`);
+    for (const v of values) assert.match(v, /^[0-9a-f]{8}$/);
+  }
+  // Fields past the large ones draw the same values as without them.
+  for (let r = 0; r < 50; r++) assert.deepEqual(b[r].slice(16), a[r].slice(16));
+  await assert.rejects(writeSynthetic({ dir: join(tmp, 'syn2'), rows: 1, seed: 1, largeFields: 27 }), /--large-fields must be an integer in \[0, 26\]/);
+});

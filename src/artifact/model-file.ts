@@ -10,6 +10,7 @@ import type { TrainConfig } from '../train/config.js';
 import { quantizeRow, rowBytes } from '../quant/pack.js';
 import { readTensorFile, writeTensorFile } from '../util/tensor-file.js';
 import type { TensorIn } from '../util/safetensors.js';
+import { HASH_VERSION } from '../data/hash-rows.js';
 
 export const MODEL_KIND = 'model';
 
@@ -166,6 +167,14 @@ export function readModelFile(path: string): ModelFile {
     expect('table.main.steps', t.rows * (t.stepDtype === 'f16' ? 2 : 4));
   }
   if (m.firstOrder) expect('table.first.weights', t.rows * 4);
+  const h = m.vocab.hash;
+  if (h) {
+    if (h.version !== HASH_VERSION) bad(`its ids are hashed with version ${h.version}; this alpt hashes with version ${HASH_VERSION}`);
+    if (!Array.isArray(h.rows) || h.rows.length !== m.vocab.fieldSizes.length || h.rows.some((n, j) => n !== m.vocab.fieldSizes[j])) {
+      bad('its hash spec\'s rows per field do not match the field sizes');
+    }
+    if (arrays['vocab.keys']) bad('it has both a hash spec and vocabulary keys');
+  }
   return { meta: m, arrays };
 }
 

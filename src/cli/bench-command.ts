@@ -8,6 +8,9 @@ import { profileBackend, type KernelProfile } from '../kernels/profile.js';
 export async function runBench(cmd: Command): Promise<void> {
   const o = cmd.opts();
   const cfg = configFromCommand(cmd, { batch: 4096, mlp: [1024, 512, 256] });
+  if (cfg.hashRows || cfg.hashRowsTotal !== undefined) {
+    throw new Error('alpt bench draws synthetic ids and reads no data: --hash-rows has nothing to hash; give the table size with --rows-per-field');
+  }
   let backend = await createBackend({ kind: cfg.backend, threads: cfg.threads || undefined });
   let profile: KernelProfile | undefined;
   if (o.profileOps) ({ backend, profile } = profileBackend(backend));

@@ -41,6 +41,7 @@ export function inspectFile(path: string): Record<string, unknown> {
     format: meta.input?.format ?? meta.config?.format ?? null,
     rows,
     fields: (meta.vocab?.fieldNames ?? []).map((name: string, j: number) => ({ name, size: meta.vocab.fieldSizes[j] })),
+    hash: meta.vocab?.hash ?? null,
     parts,
     table_bytes_per_row: rows > 0 ? tableBytes / rows : null,
     fp32_table_bytes_per_row: meta.config ? meta.config.dim * 4 : null,
@@ -61,6 +62,8 @@ export function runInspect(path: string, o: { json?: boolean }): void {
   out.push(`  model ${r.model}, embedding ${r.embedding}${r.bits !== 32 ? ` ${r.bits}-bit` : ''}, dim ${r.dim}, mlp ${(r.mlp as number[] | undefined)?.join(',') ?? '-'}, input format ${r.format}`);
   const fields = r.fields as { name: string; size: number }[];
   out.push(`  ${r.rows} embedding rows in ${fields.length} fields: ${fields.map((f) => `${f.name} ${f.size}`).join(', ')}`);
+  const h = r.hash as { version: number; seed: number } | null;
+  if (h) out.push(`  hashed ids (no vocabulary): hash version ${h.version}, seed ${h.seed}; field sizes above are the rows per field`);
   out.push('  bytes by part:');
   for (const [p, b] of Object.entries(r.parts as Record<string, number>)) out.push(`    ${p.padEnd(24)} ${String(b).padStart(12)}  ${kb(b)}`);
   if (r.table_bytes_per_row !== null) out.push(`  table: ${(r.table_bytes_per_row as number).toFixed(2)} bytes/row (fp32: ${r.fp32_table_bytes_per_row})`);

@@ -52,12 +52,15 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('synth')
-    .description('write seeded Criteo-like data (train.txt, valid.txt, test.txt)')
+    .description('write seeded Criteo-like data (train.txt, valid.txt, test.txt); prints the files, rows/s and distinct values per large field')
     .requiredOption('--out <dir>', 'output folder')
     .option('--rows <n>', 'training rows', '100000')
     .option('--valid-rows <n>', 'validation rows')
     .option('--test-rows <n>', 'test rows')
     .option('--cardinality <n>', 'largest field vocabulary', '10000')
+    .option('--large-fields <k>', 'the first k categorical fields (C1…) get --large-cardinality values, drawn without per-value tables (for --hash-rows runs)', '0')
+    .option('--large-cardinality <n>', 'values of each large field (up to 2^32)', '50000000')
+    .addOption(new Option('--large-tail <kind>', 'large fields: zipf (s = 1.05), uniform, or mixed (half each)').choices(['zipf', 'uniform', 'mixed']).default('mixed'))
     .option('--seed <n>', 'seed', '1')
     .action(async (o) => runSynth(o));
 

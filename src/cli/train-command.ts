@@ -34,10 +34,15 @@ export async function trainAndReport(cfg: TrainConfig, resume = false, label = '
   const hooks = progressHooks(cfg.progress, label);
   const t0 = performance.now();
   const data = await loadRunData(cfg, dataProgress(cfg.progress, label));
+  // Ingest cost (parse + encode, or the cache read): peak RSS so far is the ingest's, training has not allocated yet.
+  const ingest = { data_seconds: (performance.now() - t0) / 1000, data_peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024) };
   if (cfg.progress !== 'none') {
     const v = data.vocab;
+    const h = v.hash;
+    const hashed = h ? ` (hashed ids: ${new Set(h.rows).size === 1 ? `${h.rows[0]} rows per field` : `rows per field ${h.rows.join(',')}`}, hash seed ${h.seed})` : '';
     process.stderr.write(
-      `${label}data: ${data.train.n} train, ${data.valid?.n ?? 0} valid${data.heldOutFraction ? ` (held out of train, --valid-fraction ${data.heldOutFraction})` : ''}, ${data.test?.n ?? 0} test rows; ${v.fieldSizes.length} fields, ${v.totalRows} embedding rows${data.fromCache ? ' (from cache)' : ''}${data.skippedRows ? `; skipped ${data.skippedRows} malformed lines` : ''}\n`,
+      `${label}data: ${data.train.n} train, ${data.valid?.n ?? 0} valid${data.heldOutFraction ? ` (held out of train, --valid-fraction ${data.heldOutFraction})` : ''}, ${data.test?.n ?? 0} test rows; ${v.fieldSizes.length} fields, ${v.totalRows} embedding rows${hashed}${data.fromCache ? ' (from cache)' : ''}${data.skippedRows ? `; skipped ${data.skippedRows} malformed lines` : ''}; ` +
+        `${ingest.data_seconds.toFixed(1)} s, peak RSS ${ingest.data_peak_rss_mib} MiB\n`,
     );
   }
   if (cfg.out) {
@@ -47,7 +52,7 @@ export async function trainAndReport(cfg: TrainConfig, resume = false, label = '
   try {
     const summary = await train(cfg, { data, hooks, resume: checkpoint });
     hooks.close();
-    const full = { ...summary, seconds: (performance.now() - t0) / 1000 };
+    const full = { ...summary, seconds: (performance.now() - t0) / 1000, ...ingest, peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024) };
     if (cfg.out) writeFileAtomic(join(cfg.out, 'summary.json'), [JSON.stringify(full, null, 2) + '\n']);
     if (cfg.progress !== 'none') {
       const m = summary.memory;

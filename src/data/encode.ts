@@ -10,6 +10,7 @@ import type { ParseWorkerData, ParseWorkerMessage } from './parse-worker.js';
 import { transferList, type RowArrays } from './row.js';
 import { GrowF32, GrowI32 } from './grow.js';
 import { clip } from './excerpt.js';
+import type { RowHasher } from './hash-rows.js';
 
 export interface PassOptions {
   skipBad: boolean;
@@ -163,4 +164,51 @@ export async function encodeSplit(
     labels.append(b.labels, b.rows, est);
   });
   return { n: labels.len, numFields: F, ids: ids.trim(), labels: labels.trim(), skipped };
+}
+
+/** A split encoded by hashing (no tables); fieldNames and header as the parser read them. */
+export interface HashedSplit {
+  split: EncodedSplit;
+  fieldNames: string[];
+  header?: string;
+  hasher: RowHasher;
+}
+
+/**
+ * One streaming pass with hashed ids: each chunk's keys become ids right away, so nothing but the
+ * id and label columns grows with the file. `hasher` is made from the first chunk's field count
+ * (train) or given (valid/test, whose fields must then be train's).
+ */
+export async function hashSplit(
+  path: string, spec: ParserSpec, hasher: RowHasher | ((fields: number, names: string[]) => RowHasher), o: PassOptions, trainNames?: string[],
+): Promise<HashedSplit> {
+  let h: RowHasher | null = typeof hasher === 'function' ? null : hasher;
+  let fieldNames: string[] = trainNames ?? [];
+  let header: string | undefined;
+  let checked = false;
+  const ids = new GrowI32(1 << 18);
+  const labels = new GrowF32(1 << 14);
+  const skipped = await eachBatch(path, spec, o, (b, est, names, head) => {
+    if (!checked) {
+      checked = true;
+      if (trainNames && names.join('\u0000') !== trainNames.join('\u0000')) {
+        throw new Error(`${displayName(path)}: fields [${clip(names.join(','))}] differ from train's [${clip(trainNames.join(','))}]`);
+      }
+      fieldNames = names.slice();
+      header = head;
+      if (!h) h = (hasher as (f: number, n: string[]) => RowHasher)(b.fields, fieldNames);
+      if (h.numFields !== b.fields) throw new Error(`${displayName(path)}: rows have ${b.fields} fields, the hash spec ${h.numFields}`);
+    }
+    const F = b.fields;
+    const at = ids.reserve(b.rows * F, est * F);
+    h!.encodeRows(b.keys32, b.ends, b.rows, ids.data, at);
+    ids.len += b.rows * F;
+    labels.append(b.labels, b.rows, est);
+  });
+  if (!h) {
+    if (typeof hasher === 'function') throw new Error(`${displayName(path)}: no data rows`);
+    h = hasher;
+  }
+  const F = h.numFields;
+  return { split: { n: labels.len, numFields: F, ids: ids.trim(), labels: labels.trim(), skipped }, fieldNames, header, hasher: h };
 }

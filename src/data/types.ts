@@ -1,4 +1,5 @@
 // Public types of the data layer.
+import type { HashOptions } from './hash-rows.js';
 
 export type DataFormat = 'libfm' | 'criteo' | 'avazu' | 'csv' | 'parquet';
 
@@ -31,6 +32,8 @@ export interface DataOptions {
   cacheDir?: string;
   skipBad?: boolean;
   noCache?: boolean;
+  /** Hashed ids instead of a vocabulary (--hash-rows): no keys kept, bounded-memory ingest. */
+  hash?: HashOptions;
   onProgress?: (phase: string, rows: number) => void;
 }
 
@@ -41,6 +44,20 @@ export interface Vocab {
   fieldOffsets: number[];
   /** Sum of fieldSizes: the number of embedding rows. */
   totalRows: number;
+  /**
+   * Set for hashed ids (--hash-rows): values map to rows by this seeded hash, no keys are stored
+   * and a field has no OOV id (fieldSizes[j] = hash.rows[j]). See src/data/hash-rows.ts.
+   */
+  hash?: HashSpec;
+}
+
+/** How raw values map to rows under --hash-rows (stored with the vocabulary: cache, checkpoint, model file). */
+export interface HashSpec {
+  /** HASH_VERSION of the mapping. */
+  version: number;
+  seed: number;
+  /** Rows per field (field j's ids are fieldOffsets[j] + [0, rows[j])). */
+  rows: number[];
 }
 
 /**

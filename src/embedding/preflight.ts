@@ -138,7 +138,7 @@ export function preflight(p: PreflightInput): PreflightResult {
         const other = bytes - ests[0].est.total;
         return `  ${a.label}: ${gib(e.total + other)} (${e.bytesPerRow.toFixed(1)} bytes/row)${e.total + other <= available.available ? '' : ' — still too much'}`;
       }),
-      '  or fewer rows (--min-count for real data, --rows-per-field for bench), or a smaller --dim. (ALPT_SKIP_PREFLIGHT=1 skips this check.)',
+      '  or fewer rows (--min-count for real data, --hash-rows N to bound every field at N rows, --rows-per-field for bench), or a smaller --dim. (ALPT_SKIP_PREFLIGHT=1 skips this check.)',
     ];
     throw new Error(lines.join('\n'));
   }

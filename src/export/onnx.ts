@@ -65,6 +65,8 @@ export function exportOnnx(file: ModelFile, opts: OnnxExportOptions = {}): Uint8
       'alpt.dim': String(meta.table.dim),
       'alpt.fields': JSON.stringify(meta.vocab.fieldNames ?? []),
       'alpt.field_offsets': JSON.stringify(meta.vocab.fieldOffsets),
+      // Hashed ids: the caller computes ids with this spec (src/data/hash-rows.ts), as alpt predict does.
+      ...(meta.vocab.hash ? { 'alpt.hash': JSON.stringify(meta.vocab.hash) } : {}),
     });
   } finally {
     backend.dispose();

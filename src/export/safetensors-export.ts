@@ -31,7 +31,10 @@ export function exportSafetensors(file: ModelFile, out: string): { description: 
         : `table.main.codes [rows, rowBytes] uint8: code i of a row is bits [i*bits, (i+1)*bits) of the row's little-endian bit stream ` +
           `(bit k in byte k>>3 at position k&7), stored as q + 2^(bits-1); value = steps[row] * q`,
     },
-    ids: 'row id = fields[j].offset + the value\'s local id; the last id of each field is its out-of-vocabulary id',
+    ids: meta.vocab.hash
+      ? `row id = fields[j].offset + hash(seed, j, key) mod fields[j].size (hashed ids, HASH_VERSION ${meta.vocab.hash.version}, seed ${meta.vocab.hash.seed}: see alpt's src/data/hash-rows.ts); no out-of-vocabulary id`
+      : 'row id = fields[j].offset + the value\'s local id; the last id of each field is its out-of-vocabulary id',
+    hash: meta.vocab.hash ?? null,
     fields: meta.vocab.fieldNames.map((name, j) => ({ name, size: meta.vocab.fieldSizes[j], offset: meta.vocab.fieldOffsets[j] })),
     first_order: meta.firstOrder ? 'table.first.weights [rows] float32, summed per example plus param.first.bias' : null,
     dense: 'param.*: Linear weights are [out, in] row-major; buffer.*: BatchNorm running mean and variance',

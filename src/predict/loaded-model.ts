@@ -57,7 +57,7 @@ export class LoadedModel {
     const keys = arrays['vocab.keys'] && arrays['vocab.ends']
       ? ({ bytes: arrays['vocab.keys'] as Uint8Array, ends: arrays['vocab.ends'] as Uint32Array } satisfies VocabKeys)
       : null;
-    this.encoder = keys && meta.input ? new RawEncoder(meta.input, v, keys) : null;
+    this.encoder = (keys || v.hash) && meta.input ? new RawEncoder(meta.input, v, keys) : null;
     this.info = {
       model: cfg.model,
       embedding: cfg.embedding,

@@ -6,6 +6,7 @@ import type { InputSpec, Vocab, VocabKeys } from '../data/types.js';
 import { makeParser, type RowParser } from '../data/formats.js';
 import { BadRow, keyHash, RowBatch } from '../data/row.js';
 import { KeyTable } from '../data/keytable.js';
+import { RowHasher } from '../data/hash-rows.js';
 
 /** A raw row: field → raw value, raw values in column order, or a line of the training format. */
 export type RawRow = Record<string, string | number | null | undefined> | (string | number)[] | string;
@@ -68,21 +69,31 @@ function splitHeader(header: string | undefined, sep: string): string[] {
 export class RawEncoder {
   readonly columns: InputColumns;
   private readonly tables: KeyTable[];
+  /** Hashed ids (vocab.hash): raw values are hashed as training hashed them, no tables. */
+  private readonly hasher: RowHasher | null;
   private readonly oov: number[];
   private readonly offsets: number[];
   private parser: RowParser;
   private readonly batch = new RowBatch();
 
-  constructor(readonly input: InputSpec, readonly vocab: Vocab, keys: VocabKeys) {
+  /** `keys` may be null only for a hashed vocabulary. */
+  constructor(readonly input: InputSpec, readonly vocab: Vocab, keys: VocabKeys | null) {
     this.columns = inputColumns(input);
     this.offsets = vocab.fieldOffsets;
     this.oov = vocab.fieldOffsets.map((o, j) => o + vocab.fieldSizes[j] - 1);
-    this.tables = buildTables(vocab, keys);
+    if (vocab.hash) {
+      this.hasher = new RowHasher(vocab.hash);
+      this.tables = [];
+    } else {
+      if (!keys) throw new Error('the vocabulary has neither keys nor a hash spec');
+      this.hasher = null;
+      this.tables = buildTables(vocab, keys);
+    }
     this.parser = this.freshParser();
   }
 
   get numFields(): number {
-    return this.tables.length;
+    return this.vocab.fieldSizes.length;
   }
 
   /** A parser in the state training's was in after the header. */
@@ -118,6 +129,7 @@ export class RawEncoder {
   lookup(b: RowBatch, out: Int32Array, at: number): void {
     const F = this.numFields;
     if (b.rows > 0 && b.fields !== F) throw new Error(`rows have ${b.fields} fields, the model ${F}`);
+    if (this.hasher) return this.hasher.encodeRows(b.keys32, b.ends, b.rows, out, at);
     const keys = b.keys32, ends = b.ends, h = b.hashes, tables = this.tables;
     let s = 0;
     for (let i = 0; i < b.rows * F; i += F) {

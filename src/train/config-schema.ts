@@ -33,6 +33,15 @@ export const CONFIG_FIELDS = {
   minCount: int().min(1).default(1).describe('values seen fewer times in train share the field OOV id'),
   skipBad: z.boolean().default(false).describe('skip malformed lines (counted in the summary) instead of stopping'),
   cacheDir: z.string().optional().describe('where encoded datasets are cached (default ~/.cache/alpt)'),
+  hashRows: z
+    .preprocess(
+      (v) => (typeof v === 'number' ? [v] : typeof v === 'string' ? v.split(',').map((s) => (/^\s*\d+(?:\.\d*)?(?:e\d+)?\s*$/i.test(s) ? Number(s) : s)) : v),
+      z.array(int().min(1).max(2 ** 31 - 1)).min(1),
+    )
+    .optional()
+    .describe('hashed ids: N rows per field (or N1,N2,… one per field), value → row by a seeded hash; no vocabulary kept, bounded-memory ingest'),
+  hashRowsTotal: int().min(1).max(2 ** 31 - 1).optional().describe('hashed ids: this many rows in total, split evenly over the fields (instead of --hash-rows)'),
+  hashSeed: int().min(0).max(2 ** 32 - 1).default(0).describe('seed of the --hash-rows hash (part of the model: predict hashes with it)'),
   // model
   model: z
     .string()

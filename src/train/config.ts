@@ -24,6 +24,11 @@ export interface TrainConfig {
   minCount: number;
   skipBad: boolean;
   cacheDir?: string;
+  /** Hashed ids: rows per field (one value for all fields, or one per field). */
+  hashRows?: number[];
+  /** Hashed ids: rows in total, split evenly over the fields. */
+  hashRowsTotal?: number;
+  hashSeed: number;
   // model
   model: string;
   embedding: EmbeddingMethod;
@@ -84,10 +89,22 @@ export const keyName = (path: PropertyKey[]): string => {
 /** Check every key against the schema; the message names each bad key, its value and what is allowed. */
 export function validateConfig(c: TrainConfig): TrainConfig {
   const r = TRAIN_CONFIG_SCHEMA.safeParse(c);
-  if (r.success) return r.data as TrainConfig;
+  if (r.success) {
+    const cfg = r.data as TrainConfig;
+    if (cfg.hashRows && cfg.hashRowsTotal !== undefined) throw new Error('config: give hashRows (--hash-rows) or hashRowsTotal (--hash-rows-total), not both');
+    if (usesHashing(cfg) && cfg.minCount > 1) {
+      throw new Error(`config: minCount (--min-count) ${cfg.minCount} needs a vocabulary; hashed ids (--hash-rows) keep none: give one or the other`);
+    }
+    return cfg;
+  }
   const lines = explainIssues(r.error.issues, c, {
     name: keyName,
     keysAt: (p) => (p.length === 0 ? CONFIG_KEYS : p[0] === 'schema' ? Object.keys(CSV_SCHEMA.shape) : []),
   });
   throw new Error(lines.map((l) => `config: ${l}`).join('\n'));
+}
+
+/** The run maps values to rows by hashing (--hash-rows / --hash-rows-total). */
+export function usesHashing(cfg: Pick<TrainConfig, 'hashRows' | 'hashRowsTotal'>): boolean {
+  return cfg.hashRows !== undefined || cfg.hashRowsTotal !== undefined;
 }

@@ -8,7 +8,7 @@ import { createBackend } from '../kernels/index.js';
 import type { Backend } from '../kernels/backend.js';
 import { findSplits, loadData, type LoadedData, type DataFormat } from '../data/index.js';
 import { Trainer, type TrainerHooks, type TrainSummary } from './trainer.js';
-import { DEFAULTS, validateConfig, type TrainConfig } from './config.js';
+import { DEFAULTS, usesHashing, validateConfig, type TrainConfig } from './config.js';
 import { holdOutValid } from '../data/hold-out.js';
 
 export function defaultCacheDir(): string {
@@ -42,6 +42,7 @@ export async function loadRunData(cfg: TrainConfig, onProgress?: (phase: string,
     schema: cfg.schema,
     cacheDir: cfg.cacheDir ?? defaultCacheDir(),
     skipBad: cfg.skipBad,
+    ...(usesHashing(cfg) ? { hash: { seed: cfg.hashSeed, rows: cfg.hashRows, total: cfg.hashRowsTotal } } : {}),
     onProgress,
   });
   return withValidFraction(data, cfg);

@@ -133,7 +133,7 @@ export class Trainer {
     const { vocab } = data;
     const numFields = vocab.fieldSizes.length;
     this.model = buildModelFor(cfg, numFields, backend);
-    checkRunMemory(cfg, vocab.totalRows, backend, this.model.usesFirstOrder); // refuses runs that cannot fit
+    checkRunMemory(cfg, vocab.totalRows, backend, this.model.usesFirstOrder, numFields); // refuses runs that cannot fit
     const sparse = { name: cfg.sparseOptimizer, lr: cfg.sparseLr ?? cfg.lr };
     this.tables = {
       main: createTable({

@@ -10,7 +10,8 @@ export function writeFileAtomic(path: string, chunks: (Uint8Array | string)[]): 
     for (const c of chunks) {
       const buf = typeof c === 'string' ? Buffer.from(c) : c;
       let off = 0;
-      while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
+      // At most 1 GiB a call: writeSync refuses lengths past 2^31 - 1 (a 20M-row id column is 3 GB).
+      while (off < buf.byteLength) off += writeSync(fd, buf, off, Math.min(buf.byteLength - off, 1 << 30));
     }
     fsyncSync(fd);
   } catch (e) {

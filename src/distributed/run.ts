@@ -20,7 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createBackend } from '../kernels/index.js';
 import { loadRunData } from '../train/run.js';
 import { Trainer, type EpochRecord, type TrainSummary, type TrainerHooks } from '../train/trainer.js';
@@ -60,6 +60,8 @@ export interface DistributedOptions {
 export interface WorkerReport extends WorkerTiming {
   rank: number;
   store: StoreStats;
+  /** sha256 of the worker's dense optimizer state at the end (equal on every worker under --dense-sync grad). */
+  dense_state_sha: string;
 }
 
 export interface DistributedSummary extends TrainSummary {
@@ -294,7 +296,9 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
     // reports, then the end barrier
     w.stopHeartbeat();
     w.startHeartbeat();
-    const report: WorkerReport = { rank: o.rank, ...w.timing, store: { ...store.stats } };
+    const sha = createHash('sha256');
+    for (const [k, v] of Object.entries(w.dense.state()).sort(([a], [b]) => (a < b ? -1 : 1))) sha.update(k).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    const report: WorkerReport = { rank: o.rank, ...w.timing, store: { ...store.stats }, dense_state_sha: sha.digest('hex') };
     await store.setCtl(`${meta.gen}:report:${o.rank}`, JSON.stringify(report));
     await w.barrier('end');
     if (o.rank !== 0) return null;

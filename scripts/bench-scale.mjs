@@ -78,7 +78,7 @@ try {
           ...(d ? {
             wire_bytes_per_sample: d.wire_bytes_per_sample, retried: d.retried_commands, lost: d.lost_row_writes,
             row_conflicts: d.row_conflicts, row_conflict_rate: d.row_conflict_rate,
-            workers: d.workers.map((w) => ({ rank: w.rank, samples: w.samples, compute_s: w.computeMs / 1000, pull_s: w.pullMs / 1000, push_s: w.pushMs / 1000, sync_s: w.syncMs / 1000 })),
+            workers: d.workers.map((w) => ({ rank: w.rank, samples: w.samples, compute_s: w.computeMs / 1000, pull_s: w.pullMs / 1000, push_s: w.pushMs / 1000, sync_s: w.syncMs / 1000, retry_s: (w.retryMs ?? 0) / 1000, cas_rounds: w.store.casRounds, cas_gave_up: w.store.casGaveUp })),
           } : {}),
         };
         results.auc.push(row);

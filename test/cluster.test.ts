@@ -141,7 +141,7 @@ test('2 workers, --store-conflicts retry --dense-sync grad: conflicts counted an
   assert.equal(d.store_conflicts, 'retry');
   assert.equal(d.dense_sync, 'grad');
   assert.ok(d.row_conflicts > 0, 'workers never wrote the same row concurrently (did they run together?)');
-  assert.ok(d.workers.every((w: { store: { casRounds: number } }) => w.store.casRounds > 0));
+  assert.ok(d.workers.every((w: { store: { casRounds: number; casGaveUp: number } }) => w.store.casRounds > 0 && w.store.casGaveUp === 0));
   assert.equal(d.workers[0].dense_state_sha, d.workers[1].dense_state_sha, 'gradient averaging must keep the dense optimizers identical');
   // model averaging averages the parameters, not the optimizer moments: they differ
   const m = alpt(['train', ...small, '--epochs', '1', '--store', url, '--workers', '2', '--store-conflicts', 'last-writer', '--dense-sync', 'model']);

@@ -48,7 +48,7 @@ export interface DistributedOptions {
   /** Dense model averaging every K steps (and at every epoch end). */
   syncEvery?: number;
   buckets?: number;
-  /** Concurrent writes of a row: 'last-writer' or 'retry' (see store.ts). */
+  /** Concurrent writes of a row: 'retry' (default) or 'last-writer' (see store.ts). */
   conflicts?: ConflictRule;
   /** Dense parameters: 'model' averaging every syncEvery steps, or 'grad' averaging every step. */
   denseSync?: DenseSync;
@@ -133,7 +133,7 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
   const log = o.log ?? (() => undefined);
   const timeoutMs = o.storeTimeoutMs ?? 30_000;
   const syncEvery = o.syncEvery ?? 50;
-  const conflicts: ConflictRule = o.conflicts ?? 'last-writer';
+  const conflicts: ConflictRule = o.conflicts ?? 'retry';
   const denseSync: DenseSync = o.denseSync ?? 'model';
   if (!(o.world >= 1) || !(o.rank >= 0 && o.rank < o.world)) throw new Error(`--rank ${o.rank} --world ${o.world}: need 0 <= rank < world`);
   const data = o.data ?? (await loadRunData(cfg));
@@ -373,7 +373,7 @@ function saveCheckpoint(path: string, tr: Trainer, w: DistWorker, state: RunStat
 function spawnWorker(cfg: TrainConfig, o: DistributedOptions, storeAddr: string, rank: number, timeoutMs: number, syncEvery: number, onFail: (why: string) => void): ChildProcess {
   const args = [binPath(), 'worker', '--store', storeAddr, '--rank', String(rank), '--world', String(o.world), '--run', o.run,
     '--store-timeout', String(timeoutMs / 1000), '--sync-every', String(syncEvery),
-    '--store-conflicts', o.conflicts ?? 'last-writer', '--dense-sync', o.denseSync ?? 'model'];
+    '--store-conflicts', o.conflicts ?? 'retry', '--dense-sync', o.denseSync ?? 'model'];
   if (o.buckets) args.push('--buckets', String(o.buckets));
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ALPT_WORKER_CONFIG: JSON.stringify({ ...cfg, out: undefined, progress: 'none' }) },

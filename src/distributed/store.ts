@@ -39,6 +39,8 @@ export interface StoreStats {
   rowConflicts: number;
   /** Conditional write rounds repeated because of conflicts (retry rule). */
   casRounds: number;
+  /** Rows written unconditionally after MAX_CAS_ROUNDS refused conditional writes in one step (retry rule). */
+  casGaveUp: number;
   /** Payload bytes sent / received (keys + values of row and control commands). */
   bytesOut: number;
   bytesIn: number;
@@ -123,7 +125,7 @@ export interface StoreOptions {
 }
 
 export class Store {
-  readonly stats: StoreStats = { commands: 0, retries: 0, lostRowWrites: 0, rowConflicts: 0, casRounds: 0, rowsPulled: 0, rowsPushed: 0, bytesOut: 0, bytesIn: 0, waitMs: 0, nodeEvents: 0 };
+  readonly stats: StoreStats = { commands: 0, retries: 0, lostRowWrites: 0, rowConflicts: 0, casRounds: 0, casGaveUp: 0, rowsPulled: 0, rowsPushed: 0, bytesOut: 0, bytesIn: 0, waitMs: 0, nodeEvents: 0 };
   readonly buckets: number;
   readonly timeoutMs: number;
   private closed = false;

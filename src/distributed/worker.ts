@@ -150,7 +150,7 @@ export interface WorkerOptions {
   /** How long a barrier may wait for the others, ms. */
   barrierTimeoutMs: number;
   heartbeatTtlMs: number;
-  /** Concurrent row updates: 'last-writer' (default) or 'retry' (conditional writes, re-applied). */
+  /** Concurrent row updates: 'retry' (conditional writes, re-applied; the run's default) or 'last-writer'. */
   conflicts?: ConflictRule;
   /** Dense sync: 'model' averaging every syncEvery steps, or 'grad' averaging every step. */
   denseSync?: DenseSync;
@@ -276,6 +276,7 @@ export class DistWorker {
       this.reapply(sub, step);
       views = fieldViews(this.layout, tableList(this.tables));
       this.timing.retryMs += performance.now() - tr;
+      if (round >= MAX_CAS_ROUNDS) this.store.stats.casGaveUp += sub.length;
       const subRows = new Int32Array(sub.length), subVer = new Uint32Array(sub.length);
       for (let k = 0; k < sub.length; k++) {
         subRows[k] = rows[sub[k]];

@@ -3,7 +3,7 @@
 // averaging, heartbeats) on a Redis Cluster, through ioredis.
 //
 // Row keys: `a:<run>:{<bucket>}:<row>` with bucket = row mod `buckets` (a hash tag), one key per
-// row. Rows of one bucket share a hash slot, so one MGET / MSET moves all of a batch's rows of that
+// row. Rows of one bucket share a hash slot, so one MGET / one write script moves all of a batch's rows of that
 // bucket; the commands of a batch are sent together (one write per node connection, ioredis
 // pipelines them) and buckets spread over the masters' slots. One key per row makes concurrent
 // writes of different rows independent.
@@ -27,7 +27,7 @@ export class StoreTimeoutError extends Error {
 }
 
 export interface StoreStats {
-  /** Commands sent (row MGET/MSET and control). */
+  /** Commands sent (row MGET / write scripts and control). */
   commands: number;
   /** Commands retried after an error (failover, timeout, …). */
   retries: number;

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Store } from '../src/distributed/store.js';
 
 const bin = fileURLToPath(new URL('../../bin/alpt.js', import.meta.url));
 const script = fileURLToPath(new URL('../../scripts/redis-cluster.sh', import.meta.url));
@@ -62,6 +63,92 @@ test('2 workers on the cluster: summary, model file, checkpoint; --resume contin
   const s2 = lastJson(r2.stdout);
   assert.equal(s2.epochs_run, 2);
   assert.ok(s2.distributed.workers[0].steps > 0);
+});
+
+test('conflict rules on the store: concurrent increments of the same rows: retry keeps every one, last-writer loses some and counts them', { skip }, async () => {
+  type S = Store;
+  type Rule = 'last-writer' | 'retry';
+  const rows = Int32Array.from({ length: 12 }, (_, i) => i * 5);
+  const n = rows.length, rounds = 60;
+  const enc = (x: number) => {
+    const b = Buffer.alloc(8);
+    b.writeDoubleLE(x);
+    return b;
+  };
+  const connect = () => Store.connect({ address: url, run: `inc${process.pid}`, timeoutMs: 10_000, buckets: 4 });
+  const seeder = await connect();
+  // one "worker": pull all rows → (yield) → write each row + 1 under the rule; on a refused write,
+  // re-apply the +1 to the row's current value and write again (what DistWorker does with gradients)
+  async function worker(st: S, rule: Rule): Promise<void> {
+    const vals = new Float64Array(n), ver = new Uint32Array(n);
+    for (let r = 0; r < rounds; r++) {
+      await st.pullRows(rows, n, (i, v, version) => {
+        vals[i] = v.readDoubleLE(0);
+        ver[i] = version;
+      });
+      await new Promise((res) => setTimeout(res, 1));
+      let idx = Array.from({ length: n }, (_, i) => i);
+      let conflicts = await st.pushRows(rows, n, (i) => enc(vals[i] + 1), ver, rule);
+      while (conflicts.length) {
+        for (const c of conflicts) {
+          vals[idx[c.i]] = c.value.readDoubleLE(0);
+          ver[idx[c.i]] = c.version;
+        }
+        idx = conflicts.map((c) => idx[c.i]);
+        const sub = idx;
+        conflicts = await st.pushRows(Int32Array.from(sub, (i) => rows[i]), sub.length, (k) => enc(vals[sub[k]] + 1), Uint32Array.from(sub, (i) => ver[i]), rule);
+      }
+    }
+  }
+  async function race(rule: Rule): Promise<{ final: number[]; conflicts: number; versions: number[] }> {
+    await seeder.pushRows(rows, n, () => enc(0));
+    const a = await connect(), b = await connect();
+    try {
+      await Promise.all([worker(a, rule), worker(b, rule)]);
+      const final: number[] = [], versions: number[] = [];
+      await seeder.pullRows(rows, n, (i, v, version) => {
+        final[i] = v.readDoubleLE(0);
+        versions[i] = version;
+      });
+      return { final, conflicts: a.stats.rowConflicts + b.stats.rowConflicts, versions };
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }
+  try {
+    const retry = await race('retry');
+    assert.ok(retry.conflicts > 0, 'the two workers never collided: the test shows nothing');
+    assert.deepEqual(retry.final, new Array(n).fill(2 * rounds), `retry lost increments (${retry.conflicts} conflicts)`);
+    assert.deepEqual(retry.versions, new Array(n).fill(2 * rounds), 'one version step per applied write');
+    const lww = await race('last-writer');
+    assert.ok(lww.conflicts > 0, 'no collision under last-writer');
+    const lost = lww.final.reduce((s, x) => s + (2 * rounds - x), 0);
+    assert.ok(lost > 0, 'last-writer kept every increment despite collisions');
+    // every counted conflict overwrote at least one increment of the other worker
+    assert.ok(lost >= lww.conflicts, `${lost} increments lost, ${lww.conflicts} conflicts counted`);
+    assert.ok(lww.final.every((x) => x >= rounds && x <= 2 * rounds), String(lww.final));
+  } finally {
+    await seeder.clearRun();
+    await seeder.close();
+  }
+});
+
+test('2 workers, --store-conflicts retry --dense-sync grad: conflicts counted and re-applied, identical dense optimizer state on both workers', { skip }, () => {
+  const r = alpt(['train', ...small, '--epochs', '1', '--store', url, '--workers', '2', '--store-conflicts', 'retry', '--dense-sync', 'grad']);
+  assert.equal(r.status, 0, r.stderr);
+  const d = lastJson(r.stdout).distributed;
+  assert.equal(d.store_conflicts, 'retry');
+  assert.equal(d.dense_sync, 'grad');
+  assert.ok(d.row_conflicts > 0, 'workers never wrote the same row concurrently (did they run together?)');
+  assert.ok(d.workers.every((w: { store: { casRounds: number; casGaveUp: number } }) => w.store.casRounds > 0 && w.store.casGaveUp === 0));
+  assert.equal(d.workers[0].dense_state_sha, d.workers[1].dense_state_sha, 'gradient averaging must keep the dense optimizers identical');
+  // model averaging averages the parameters, not the optimizer moments: they differ
+  const m = alpt(['train', ...small, '--epochs', '1', '--store', url, '--workers', '2', '--store-conflicts', 'last-writer', '--dense-sync', 'model']);
+  assert.equal(m.status, 0, m.stderr);
+  const dm = lastJson(m.stdout).distributed;
+  assert.notEqual(dm.workers[0].dense_state_sha, dm.workers[1].dense_state_sha);
+  assert.ok(dm.row_conflicts > 0 && dm.workers.every((w: { store: { casRounds: number } }) => w.store.casRounds === 0));
 });
 
 test('an unreachable cluster: a clear error, exit non-zero, the checkpoint intact', { skip }, () => {
@@ -124,7 +211,13 @@ test('a master killed mid-run: its replica is promoted and training finishes, no
   assert.ok(s.test_auc > 0.55);
 });
 
-test('distributed flags without --store are refused, naming the flag', () => {
+test('distributed flags without --store are refused, naming the flag; bad rule names are refused', () => {
+  const c = alpt(['train', '--store-conflicts', 'retry', '--data', tmp]);
+  assert.notEqual(c.status, 0);
+  assert.match(c.stderr, /--store-conflicts needs --store/);
+  const b = alpt(['train', '--store', 'redis://127.0.0.1:1', '--dense-sync', 'allreduce', '--data', tmp]);
+  assert.notEqual(b.status, 0);
+  assert.match(b.stderr, /--dense-sync must be one of model, grad/);
   const r = alpt(['train', '--workers', '2', '--data', tmp]);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /--workers needs --store/);

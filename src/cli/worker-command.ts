@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
 
 /** The distributed flags: not part of TrainConfig. */
-const DIST_KEYS = ['store', 'workers', 'rank', 'world', 'run', 'storeTimeout', 'syncEvery', 'buckets', 'resume'] as const;
+const DIST_KEYS = ['store', 'workers', 'rank', 'world', 'run', 'storeTimeout', 'syncEvery', 'buckets', 'resume', 'storeConflicts', 'denseSync'] as const;
 
 const posInt = (flag: string) => (v: string) => {
   const n = Number(v);
@@ -30,13 +30,20 @@ const posNum = (flag: string) => (v: string) => {
   return n;
 };
 
+const oneOf = (flag: string, values: string[]) => (v: string) => {
+  if (!values.includes(v)) throw new InvalidArgumentError(`${flag} must be one of ${values.join(', ')}, got "${v}"`);
+  return v;
+};
+
 /** The flags shared by `train --store` and `worker`. */
 export function addStoreOptions(cmd: Command): Command {
   return cmd
     .option('--store <urls>', 'distributed: embedding rows on a Redis Cluster, redis://HOST:PORT[,HOST:PORT…]')
     .option('--store-timeout <seconds>', 'distributed: stop with an error when the cluster does not answer for this long', posNum('--store-timeout'), 30)
     .option('--sync-every <steps>', 'distributed: average the dense parameters every K steps (and at every epoch end)', posInt('--sync-every'), 50)
-    .option('--buckets <n>', 'distributed: hash-tag buckets of the row keys', posInt('--buckets'), 64);
+    .option('--buckets <n>', 'distributed: hash-tag buckets of the row keys', posInt('--buckets'), 64)
+    .option('--store-conflicts <rule>', 'distributed: a row written by another worker since this one read it: last-writer (overwrite it) or retry (re-apply this gradient to the current row, conditional write)', oneOf('--store-conflicts', ['last-writer', 'retry']), 'retry')
+    .option('--dense-sync <how>', 'distributed: dense parameters by model averaging every --sync-every steps (model) or gradient averaging every step (grad)', oneOf('--dense-sync', ['model', 'grad']), 'model');
 }
 
 function splitConfig(cmd: Command): { cfg: TrainConfig; o: Record<string, unknown> } {
@@ -56,7 +63,7 @@ function splitConfig(cmd: Command): { cfg: TrainConfig; o: Record<string, unknow
 /** The distributed flags are refused without --store (they would be silently ignored). */
 export function checkStoreFlags(cmd: Command): void {
   if (cmd.opts().store) return;
-  for (const [k, flag] of [['workers', '--workers'], ['storeTimeout', '--store-timeout'], ['syncEvery', '--sync-every'], ['buckets', '--buckets']]) {
+  for (const [k, flag] of [['workers', '--workers'], ['storeTimeout', '--store-timeout'], ['syncEvery', '--sync-every'], ['buckets', '--buckets'], ['storeConflicts', '--store-conflicts'], ['denseSync', '--dense-sync']]) {
     if (cmd.getOptionValueSource(k) === 'cli') throw new Error(`${flag} needs --store redis://HOST:PORT (a Redis Cluster)`);
   }
 }
@@ -69,6 +76,7 @@ export async function runTrainDistributed(cmd: Command): Promise<void> {
     store: o.store as string, rank: 0, world, run: (o.run as string | undefined) ?? `r${randomBytes(4).toString('hex')}`,
     spawnWorkers: true, resume: !!o.resume, storeTimeoutMs: (o.storeTimeout as number) * 1000,
     syncEvery: o.syncEvery as number, buckets: o.buckets as number,
+    conflicts: o.storeConflicts as 'last-writer' | 'retry', denseSync: o.denseSync as 'model' | 'grad',
   });
 }
 
@@ -104,6 +112,7 @@ export async function runWorker(cmd: Command): Promise<void> {
     store: o.store as string, rank: o.rank as number, world: o.world as number, run: (o.run as string | undefined) ?? 'alpt',
     spawnWorkers: false, resume: !!o.resume, storeTimeoutMs: (o.storeTimeout as number) * 1000,
     syncEvery: o.syncEvery as number, buckets: o.buckets as number,
+    conflicts: o.storeConflicts as 'last-writer' | 'retry', denseSync: o.denseSync as 'model' | 'grad',
   };
   if (d.rank === 0) return coordinate(cfg, d);
   await runDistributed({ ...cfg, progress: 'none' }, { ...d, log: (m) => process.stderr.write(m + '\n') });

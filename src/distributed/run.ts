@@ -20,7 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createBackend } from '../kernels/index.js';
 import { loadRunData } from '../train/run.js';
 import { Trainer, type EpochRecord, type TrainSummary, type TrainerHooks } from '../train/trainer.js';
@@ -28,8 +28,8 @@ import { collectWeights, copyArrays, restoreWeights } from '../train/snapshot.js
 import { readTensorFile, writeTensorFile } from '../util/tensor-file.js';
 import type { TrainConfig } from '../train/config.js';
 import { Batcher, type LoadedData } from '../data/index.js';
-import { Store, type StoreStats } from './store.js';
-import { DistWorker, denseArrays, packFloats, packNamed, shardSplit, tableList, unpackFloatsInto, unpackNamed, type WorkerTiming } from './worker.js';
+import { Store, type ConflictRule, type StoreStats } from './store.js';
+import { DistWorker, denseArrays, packFloats, packNamed, shardSplit, tableList, unpackFloatsInto, unpackNamed, type DenseSync, type WorkerTiming } from './worker.js';
 import { fieldViews, packRow, unpackRow, type RowLayout } from './rows.js';
 import type { EmbeddingTable } from '../embedding/table.js';
 
@@ -48,6 +48,10 @@ export interface DistributedOptions {
   /** Dense model averaging every K steps (and at every epoch end). */
   syncEvery?: number;
   buckets?: number;
+  /** Concurrent writes of a row: 'retry' (default) or 'last-writer' (see store.ts). */
+  conflicts?: ConflictRule;
+  /** Dense parameters: 'model' averaging every syncEvery steps, or 'grad' averaging every step. */
+  denseSync?: DenseSync;
   hooks?: TrainerHooks;
   log?: (msg: string) => void;
   data?: LoadedData;
@@ -56,13 +60,21 @@ export interface DistributedOptions {
 export interface WorkerReport extends WorkerTiming {
   rank: number;
   store: StoreStats;
+  /** sha256 of the worker's dense optimizer state at the end (equal on every worker under --dense-sync grad). */
+  dense_state_sha: string;
 }
 
 export interface DistributedSummary extends TrainSummary {
   distributed: {
     world: number;
     sync_every: number;
+    dense_sync: DenseSync;
+    store_conflicts: ConflictRule;
     row_bytes: number;
+    /** Row writes that found the row changed since its pull (summed over workers). */
+    row_conflicts: number;
+    /** row_conflicts / rows pushed. */
+    row_conflict_rate: number;
     workers: WorkerReport[];
     retried_commands: number;
     lost_row_writes: number;
@@ -86,7 +98,7 @@ async function forEachChunk(total: number, f: (rows: Int32Array, n: number) => P
 /** Every row of the full tables → the store. */
 export async function seedRows(store: Store, layout: RowLayout, tables: EmbeddingTable[], totalRows: number): Promise<void> {
   const views = fieldViews(layout, tables);
-  await forEachChunk(totalRows, (rows, n) => store.pushRows(rows, n, (i) => packRow(layout, views, rows[i])));
+  await forEachChunk(totalRows, (rows, n) => store.pushRows(rows, n, (i) => packRow(layout, views, rows[i])).then(() => undefined));
 }
 
 /** Every row of the store → the full tables (a consistent snapshot when no worker is writing). */
@@ -121,6 +133,8 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
   const log = o.log ?? (() => undefined);
   const timeoutMs = o.storeTimeoutMs ?? 30_000;
   const syncEvery = o.syncEvery ?? 50;
+  const conflicts: ConflictRule = o.conflicts ?? 'retry';
+  const denseSync: DenseSync = o.denseSync ?? 'model';
   if (!(o.world >= 1) || !(o.rank >= 0 && o.rank < o.world)) throw new Error(`--rank ${o.rank} --world ${o.world}: need 0 <= rank < world`);
   const data = o.data ?? (await loadRunData(cfg));
   const F = data.vocab.fieldSizes.length;
@@ -138,7 +152,7 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
     let meta: Meta;
     let state: RunState = { epoch: 0, step: 0, bestAuc: -Infinity, bestEpoch: 0, badEpochs: 0, history: [] };
     let best: Record<string, ArrayBufferView> | null = null;
-    const common = { cfg, backend, store, rank: o.rank, world: o.world, numFields: F, totalRows, barrierTimeoutMs: Math.max(timeoutMs, 600_000), heartbeatTtlMs: Math.max(3 * timeoutMs, 15_000), abortReason: () => abortReason };
+    const common = { cfg, backend, store, rank: o.rank, world: o.world, numFields: F, totalRows, barrierTimeoutMs: Math.max(timeoutMs, 600_000), heartbeatTtlMs: Math.max(3 * timeoutMs, 15_000), abortReason: () => abortReason, conflicts, denseSync };
 
     if (o.rank === 0) {
       trainer = new Trainer(cfg, data, backend, o.hooks);
@@ -207,6 +221,9 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
     for (const [k, v] of Object.entries(init)) if (k.startsWith('opt.')) opt[k.slice(4)] = v;
     if (Object.keys(opt).length) w.dense.load(opt);
     w.startHeartbeat();
+    // start together: otherwise rank 0 trains alone until the first averaging barrier while the
+    // other ranks still load their data
+    if (o.world > 1) await w.barrier(`start:${state.epoch}`);
 
     const shard = shardSplit(data.train, o.rank, o.world, cfg.seed);
     if (data.train.n < o.world) throw new Error(`${data.train.n} training rows for ${o.world} workers`);
@@ -231,7 +248,7 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
         samples += b.size;
         if (o.rank === 0) o.hooks?.onStep?.(epoch, batches, stepsPerEpoch, loss);
         if (abortReason) throw new Error(abortReason);
-        if (o.world > 1 && state.step % syncEvery === 0 && batches < stepsPerEpoch) await w.averageDense(`s${state.step}`);
+        if (o.world > 1 && denseSync === 'model' && state.step % syncEvery === 0 && batches < stepsPerEpoch) await w.averageDense(`s${state.step}`);
       }
       await w.averageDense(`e${epoch}`);
       const seconds = (performance.now() - t0) / 1000;
@@ -279,7 +296,9 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
     // reports, then the end barrier
     w.stopHeartbeat();
     w.startHeartbeat();
-    const report: WorkerReport = { rank: o.rank, ...w.timing, store: { ...store.stats } };
+    const sha = createHash('sha256');
+    for (const [k, v] of Object.entries(w.dense.state()).sort(([a], [b]) => (a < b ? -1 : 1))) sha.update(k).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    const report: WorkerReport = { rank: o.rank, ...w.timing, store: { ...store.stats }, dense_state_sha: sha.digest('hex') };
     await store.setCtl(`${meta.gen}:report:${o.rank}`, JSON.stringify(report));
     await w.barrier('end');
     if (o.rank !== 0) return null;
@@ -299,7 +318,11 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
       distributed: {
         world: o.world,
         sync_every: syncEvery,
+        dense_sync: denseSync,
+        store_conflicts: conflicts,
         row_bytes: w.layout.rowBytes,
+        row_conflicts: reports.reduce((s, r) => s + r.store.rowConflicts, 0),
+        row_conflict_rate: reports.reduce((s, r) => s + r.store.rowConflicts, 0) / Math.max(1, reports.reduce((s, r) => s + r.store.rowsPushed, 0) - totalRows), // seeding excluded
         workers: reports,
         retried_commands: reports.reduce((s, r) => s + r.store.retries, 0),
         lost_row_writes: reports.reduce((s, r) => s + r.store.lostRowWrites, 0),
@@ -349,7 +372,8 @@ function saveCheckpoint(path: string, tr: Trainer, w: DistWorker, state: RunStat
 
 function spawnWorker(cfg: TrainConfig, o: DistributedOptions, storeAddr: string, rank: number, timeoutMs: number, syncEvery: number, onFail: (why: string) => void): ChildProcess {
   const args = [binPath(), 'worker', '--store', storeAddr, '--rank', String(rank), '--world', String(o.world), '--run', o.run,
-    '--store-timeout', String(timeoutMs / 1000), '--sync-every', String(syncEvery)];
+    '--store-timeout', String(timeoutMs / 1000), '--sync-every', String(syncEvery),
+    '--store-conflicts', o.conflicts ?? 'retry', '--dense-sync', o.denseSync ?? 'model'];
   if (o.buckets) args.push('--buckets', String(o.buckets));
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ALPT_WORKER_CONFIG: JSON.stringify({ ...cfg, out: undefined, progress: 'none' }) },

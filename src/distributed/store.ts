@@ -3,10 +3,18 @@
 // averaging, heartbeats) on a Redis Cluster, through ioredis.
 //
 // Row keys: `a:<run>:{<bucket>}:<row>` with bucket = row mod `buckets` (a hash tag), one key per
-// row. Rows of one bucket share a hash slot, so one MGET / MSET moves all of a batch's rows of that
+// row. Rows of one bucket share a hash slot, so one MGET / one write script moves all of a batch's rows of that
 // bucket; the commands of a batch are sent together (one write per node connection, ioredis
 // pipelines them) and buckets spread over the masters' slots. One key per row makes concurrent
-// writes of different rows independent; two workers writing the same row: the last write wins.
+// writes of different rows independent.
+//
+// A row's value is a 4-byte version (uint32 LE, +1 per write) followed by the row's bytes. Writes go
+// through one Lua script per bucket (atomic on its master) that compares each row's stored version
+// with the one the writer read:
+//   - 'force' (--store-conflicts last-writer): write anyway, return how many rows had changed since
+//     they were read (an update of another worker that this write overwrites: a lost update);
+//   - 'cas' (--store-conflicts retry): write only the rows still at the version read; return the
+//     current bytes of the others, so the worker re-applies its gradient to them and retries.
 //
 // Every command runs under a deadline (`timeoutMs`): failures (a master down until its replica is
 // promoted, CLUSTERDOWN, MOVED storms, closed connections) are retried with backoff and counted;
@@ -19,7 +27,7 @@ export class StoreTimeoutError extends Error {
 }
 
 export interface StoreStats {
-  /** Commands sent (row MGET/MSET and control). */
+  /** Commands sent (row MGET / write scripts and control). */
   commands: number;
   /** Commands retried after an error (failover, timeout, …). */
   retries: number;
@@ -27,6 +35,12 @@ export interface StoreStats {
   lostRowWrites: number;
   rowsPulled: number;
   rowsPushed: number;
+  /** Row writes that found the row changed since it was read (lost under last-writer, re-applied under retry). */
+  rowConflicts: number;
+  /** Conditional write rounds repeated because of conflicts (retry rule). */
+  casRounds: number;
+  /** Rows written unconditionally after MAX_CAS_ROUNDS refused conditional writes in one step (retry rule). */
+  casGaveUp: number;
   /** Payload bytes sent / received (keys + values of row and control commands). */
   bytesOut: number;
   bytesIn: number;
@@ -59,6 +73,46 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/** Bytes of the version header in front of every stored row. */
+export const VERSION_BYTES = 4;
+
+const PUSH_LUA = `
+local mode = ARGV[1]
+local n = #KEYS
+if mode == 'force' then
+  local lost = 0
+  for i = 1, n do
+    local exp = ARGV[1 + i]
+    if exp ~= '' and redis.call('GETRANGE', KEYS[i], 0, 3) ~= exp then lost = lost + 1 end
+    redis.call('SET', KEYS[i], ARGV[1 + n + i])
+  end
+  return lost
+end
+local out = {}
+for i = 1, n do
+  if redis.call('GETRANGE', KEYS[i], 0, 3) == ARGV[1 + i] then
+    redis.call('SET', KEYS[i], ARGV[1 + n + i])
+  else
+    out[#out + 1] = i - 1
+    out[#out + 1] = redis.call('GET', KEYS[i]) or ''
+  end
+end
+return out
+`;
+
+const NO_VERSION = Buffer.alloc(0);
+
+export type ConflictRule = 'last-writer' | 'retry';
+
+/** A row whose conditional write was refused: its current version and bytes (header stripped). */
+export interface RowConflict {
+  i: number;
+  version: number;
+  value: Buffer;
+}
+
+type PushCommand = (numKeys: number, ...args: (string | Buffer)[]) => Promise<unknown>;
+
 export interface StoreOptions {
   address: string;
   /** Run namespace of the keys. */
@@ -71,7 +125,7 @@ export interface StoreOptions {
 }
 
 export class Store {
-  readonly stats: StoreStats = { commands: 0, retries: 0, lostRowWrites: 0, rowsPulled: 0, rowsPushed: 0, bytesOut: 0, bytesIn: 0, waitMs: 0, nodeEvents: 0 };
+  readonly stats: StoreStats = { commands: 0, retries: 0, lostRowWrites: 0, rowConflicts: 0, casRounds: 0, casGaveUp: 0, rowsPulled: 0, rowsPushed: 0, bytesOut: 0, bytesIn: 0, waitMs: 0, nodeEvents: 0 };
   readonly buckets: number;
   readonly timeoutMs: number;
   private closed = false;
@@ -80,6 +134,12 @@ export class Store {
   private constructor(readonly cluster: Cluster, readonly o: StoreOptions) {
     this.buckets = o.buckets ?? 64;
     this.timeoutMs = o.timeoutMs;
+    cluster.defineCommand('alptPushRows', { lua: PUSH_LUA });
+  }
+
+  private get pushCommand(): PushCommand {
+    const c = this.cluster as unknown as { alptPushRowsBuffer: PushCommand };
+    return c.alptPushRowsBuffer.bind(c);
   }
 
   /** Connect (retrying until timeoutMs: a seed node may be down) or fail with a clear message. */
@@ -180,8 +240,8 @@ export class Store {
     return g.filter((x) => x !== undefined);
   }
 
-  /** Fetch rows[0..count); onRow(i, value) for each (value: the row's bytes). Missing rows are errors. */
-  pullRows(rows: Int32Array, count: number, onRow: (i: number, value: Buffer) => void): Promise<void> {
+  /** Fetch rows[0..count); onRow(i, value, version) for each (value: the row's bytes, header stripped). Missing rows are errors. */
+  pullRows(rows: Int32Array, count: number, onRow: (i: number, value: Buffer, version: number) => void): Promise<void> {
     const jobs = this.group(rows, count).map((idx) => {
       const keys = idx.map((i) => this.rowKey(rows[i]));
       return this.op('MGET rows', () => this.cluster.mgetBuffer(...keys)).then((vals) => {
@@ -190,7 +250,7 @@ export class Store {
           if (v === null) throw new Error(`row ${rows[idx[j]]} is not in the store (run "${this.o.run}" not seeded, or its keys were lost)`);
           this.stats.bytesIn += v.byteLength;
           this.stats.bytesOut += keys[j].length;
-          onRow(idx[j], v);
+          onRow(idx[j], v.subarray(VERSION_BYTES), v.readUInt32LE(0));
         }
         this.stats.rowsPulled += idx.length;
       });
@@ -198,19 +258,50 @@ export class Store {
     return this.timed(Promise.all(jobs).then(() => undefined));
   }
 
-  /** Write rows[0..count) with value(i) as their bytes (last writer wins). */
-  pushRows(rows: Int32Array, count: number, value: (i: number) => Buffer): Promise<void> {
+  /**
+   * Write rows[0..count) with value(i) as their bytes. `read[i]` is the version row i had when it was
+   * read (undefined: unconditional write of version 0, for seeding). Rule 'last-writer': every row is
+   * written; rows changed since they were read count in stats.rowConflicts. Rule 'retry': only rows
+   * still at their read version are written (as read + 1); the others come back as conflicts.
+   */
+  pushRows(rows: Int32Array, count: number, value: (i: number) => Buffer, read?: Uint32Array, rule: ConflictRule = 'last-writer'): Promise<RowConflict[]> {
+    const mode = rule === 'retry' && read ? 'cas' : 'force';
+    const conflicts: RowConflict[] = [];
     const jobs = this.group(rows, count).map((idx) => {
-      const args: (string | Buffer)[] = [];
+      const keys: string[] = [], exp: Buffer[] = [], vals: Buffer[] = [];
       for (const i of idx) {
         const k = this.rowKey(rows[i]);
         const v = value(i);
-        args.push(k, v);
-        this.stats.bytesOut += k.length + v.byteLength;
+        let head = NO_VERSION;
+        const nh = Buffer.alloc(VERSION_BYTES);
+        if (read) {
+          head = Buffer.allocUnsafe(VERSION_BYTES);
+          head.writeUInt32LE(read[i]);
+          nh.writeUInt32LE((read[i] + 1) >>> 0);
+        }
+        keys.push(k);
+        exp.push(head);
+        vals.push(Buffer.concat([nh, v]));
+        this.stats.bytesOut += k.length + head.length + VERSION_BYTES + v.byteLength;
       }
-      return this.op('MSET rows', () => this.cluster.mset(...(args as [string, Buffer]))).then(
-        () => {
-          this.stats.rowsPushed += idx.length;
+      const args: (string | Buffer)[] = [...keys, mode, ...exp, ...vals];
+      return this.op('push rows', () => this.pushCommand(keys.length, ...args)).then(
+        (r) => {
+          if (mode === 'force') {
+            this.stats.rowConflicts += Number(r);
+            this.stats.rowsPushed += idx.length;
+            return;
+          }
+          const out = r as (number | Buffer)[];
+          for (let j = 0; j < out.length; j += 2) {
+            const i = idx[Number(out[j])];
+            const cur = out[j + 1] as Buffer;
+            if (cur.byteLength < VERSION_BYTES) throw new Error(`row ${rows[i]} vanished from the store during a conditional write`);
+            this.stats.bytesIn += cur.byteLength;
+            conflicts.push({ i, version: cur.readUInt32LE(0), value: cur.subarray(VERSION_BYTES) });
+          }
+          this.stats.rowConflicts += out.length / 2;
+          this.stats.rowsPushed += idx.length - out.length / 2;
         },
         (e) => {
           this.stats.lostRowWrites += idx.length;
@@ -218,7 +309,7 @@ export class Store {
         },
       );
     });
-    return this.timed(Promise.all(jobs).then(() => undefined));
+    return this.timed(Promise.all(jobs).then(() => conflicts));
   }
 
   async setCtl(name: string, value: string | Buffer, ttlMs = 6 * 3600_000): Promise<void> {

@@ -1,9 +1,16 @@
 // One data-parallel worker: a full replica of the dense model, and a small *scratch table* (same
 // class and options as the run's table, one slot per unique row a batch can hold). Per batch:
 // de-duplicate the global ids → pull those rows' bytes from the store into slots 0..U-1 → remap the
-// ids to slots → the unchanged StepRunner.train → push the updated slots back (last writer wins).
-// Dense parameters are averaged across workers every `syncEvery` steps (model averaging with a
-// barrier; each worker's dense optimizer moments stay local).
+// ids to slots → StepRunner's step → push the updated slots back under the conflict rule:
+//   last-writer: an unconditional write (an update another worker made since the pull is lost, and
+//     counted);
+//   retry: a conditional write per row (only if the row is still at the version pulled); for each
+//     refused row the worker loads the row's current bytes into its slot, re-applies the same
+//     sparse gradient (and, for ALPT, the same ∂L/∂Q for Δ) with the same step, and writes again.
+// Dense parameters: `model` averaging every `syncEvery` steps (with a barrier; each worker's dense
+// optimizer moments stay local), or `grad`: the parameter gradients are averaged across workers at
+// every step before the dense optimizer step (an all-reduce through the store), so every worker's
+// dense parameters and optimizer state stay identical.
 
 import type { Backend } from '../kernels/backend.js';
 import type { TrainConfig } from '../train/config.js';
@@ -13,9 +20,10 @@ import { createTable } from '../embedding/factory.js';
 import type { EmbeddingTable } from '../embedding/table.js';
 import { createDenseOptimizer } from '../train/dense.js';
 import type { DenseOptimizer } from '../train/dense-optimizer.js';
-import { StepRunner, type StepTables } from '../train/step.js';
+import { StepRunner, type SparseRecord, type StepTables } from '../train/step.js';
+import { isAdaptive } from '../embedding/table.js';
 import { fieldViews, globalFloatArrays, packRow, rowLayout, unpackRow, type RowLayout } from './rows.js';
-import type { Store } from './store.js';
+import type { ConflictRule, Store } from './store.js';
 import type { EncodedSplit } from '../data/index.js';
 import { CounterRng, Stream } from '../util/rng.js';
 
@@ -26,6 +34,8 @@ export interface WorkerTiming {
   pullMs: number;
   pushMs: number;
   syncMs: number;
+  /** Time re-applying gradients to conflicting rows (retry rule). */
+  retryMs: number;
   samples: number;
   steps: number;
 }
@@ -140,7 +150,16 @@ export interface WorkerOptions {
   /** How long a barrier may wait for the others, ms. */
   barrierTimeoutMs: number;
   heartbeatTtlMs: number;
+  /** Concurrent row updates: 'retry' (conditional writes, re-applied; the run's default) or 'last-writer'. */
+  conflicts?: ConflictRule;
+  /** Dense sync: 'model' averaging every syncEvery steps, or 'grad' averaging every step. */
+  denseSync?: DenseSync;
 }
+
+export type DenseSync = 'model' | 'grad';
+
+/** Conditional write rounds before a row is written unconditionally (and counted in rowConflicts). */
+const MAX_CAS_ROUNDS = 64;
 
 export class DistWorker {
   readonly model: CtrModel;
@@ -148,11 +167,14 @@ export class DistWorker {
   readonly dense: DenseOptimizer;
   readonly runner: StepRunner;
   readonly layout: RowLayout;
-  readonly timing: WorkerTiming = { computeMs: 0, pullMs: 0, pushMs: 0, syncMs: 0, samples: 0, steps: 0 };
+  readonly timing: WorkerTiming = { computeMs: 0, pullMs: 0, pushMs: 0, syncMs: 0, retryMs: 0, samples: 0, steps: 0 };
   private readonly stamp: Int32Array;
   private readonly slotOf: Int32Array;
   private readonly rows: Int32Array;
   private readonly local: Int32Array;
+  private readonly versions: Uint32Array;
+  private readonly mark: Uint8Array;
+  private readonly record: SparseRecord[] = [];
   private generation = 0;
   private hbTimer: NodeJS.Timeout | null = null;
   private readonly seen: boolean[] = [];
@@ -172,6 +194,9 @@ export class DistWorker {
     this.slotOf = new Int32Array(o.totalRows);
     this.rows = new Int32Array(cap);
     this.local = new Int32Array(cap);
+    this.versions = new Uint32Array(cap);
+    this.mark = new Uint8Array(cap);
+    if (o.conflicts === 'retry') this.runner.record = this.record;
   }
 
   get store(): Store {
@@ -211,18 +236,116 @@ export class DistWorker {
     }
     let t = performance.now();
     let views = fieldViews(this.layout, tableList(this.tables));
-    await this.store.pullRows(rows, count, (i, v) => unpackRow(this.layout, views, i, v));
+    const versions = this.versions;
+    await this.store.pullRows(rows, count, (i, v, ver) => {
+      unpackRow(this.layout, views, i, v);
+      versions[i] = ver;
+    });
     const t1 = performance.now();
     this.timing.pullMs += t1 - t;
-    const loss = this.runner.train(local.subarray(0, slots), labels, size, step);
-    t = performance.now();
-    this.timing.computeMs += t - t1;
+    let loss: number;
+    if (this.o.denseSync === 'grad' && this.o.world > 1) {
+      const p = this.runner.forwardBackward(local.subarray(0, slots), labels, size, step);
+      this.timing.computeMs += performance.now() - t1;
+      await this.averageGrads(step);
+      const t2 = performance.now();
+      this.runner.apply(p, labels, size, step);
+      loss = p.loss;
+      t = performance.now();
+      this.timing.computeMs += t - t2;
+    } else {
+      loss = this.runner.train(local.subarray(0, slots), labels, size, step);
+      t = performance.now();
+      this.timing.computeMs += t - t1;
+    }
     views = fieldViews(this.layout, tableList(this.tables));
-    await this.store.pushRows(rows, count, (i) => packRow(this.layout, views, i));
+    const rule = this.o.conflicts ?? 'last-writer';
+    let conflicts = await this.store.pushRows(rows, count, (i) => packRow(this.layout, views, i), versions, rule);
+    // retry rule: re-apply this step's gradients to the refused rows' current bytes, write again
+    for (let round = 1; conflicts.length > 0; round++) {
+      this.store.stats.casRounds++;
+      const tr = performance.now();
+      const sub = new Int32Array(conflicts.length);
+      views = fieldViews(this.layout, tableList(this.tables));
+      for (let k = 0; k < conflicts.length; k++) {
+        const c = conflicts[k];
+        unpackRow(this.layout, views, c.i, c.value);
+        versions[c.i] = c.version;
+        sub[k] = c.i;
+      }
+      this.reapply(sub, step);
+      views = fieldViews(this.layout, tableList(this.tables));
+      this.timing.retryMs += performance.now() - tr;
+      if (round >= MAX_CAS_ROUNDS) this.store.stats.casGaveUp += sub.length;
+      const subRows = new Int32Array(sub.length), subVer = new Uint32Array(sub.length);
+      for (let k = 0; k < sub.length; k++) {
+        subRows[k] = rows[sub[k]];
+        subVer[k] = versions[sub[k]];
+      }
+      const again = await this.store.pushRows(subRows, sub.length, (k) => packRow(this.layout, views, sub[k]), subVer, round < MAX_CAS_ROUNDS ? 'retry' : 'last-writer');
+      conflicts = again.map((c) => ({ ...c, i: sub[c.i] }));
+    }
     this.timing.pushMs += performance.now() - t;
     this.timing.samples += size;
     this.timing.steps++;
     return loss;
+  }
+
+  /** The recorded sparse updates of this step, again, on the scratch slots `slots` only. */
+  private reapply(slots: Int32Array, step: number): void {
+    const mark = this.mark;
+    for (const s of slots) mark[s] = 1;
+    for (const r of this.record) {
+      const sel: number[] = [];
+      for (let k = 0; k < r.count; k++) if (mark[r.rows[k]]) sel.push(k);
+      if (sel.length === 0) continue;
+      const n = sel.length, d = r.dim;
+      const rows = new Int32Array(n), g = new Float32Array(n * d), dq = r.dq ? new Float32Array(n * d) : null;
+      for (let j = 0; j < n; j++) {
+        const k = sel[j];
+        rows[j] = r.rows[k];
+        g.set(r.grads.subarray(k * d, k * d + d), j * d);
+        if (dq) dq.set(r.dq!.subarray(k * d, k * d + d), j * d);
+      }
+      const table = r.table;
+      if (dq && isAdaptive(table)) {
+        table.stageUpdate(rows, n, g, step);
+        table.updateStepsAndWriteBack(dq, step);
+      } else {
+        table.update(rows, n, g, step);
+      }
+    }
+    for (const s of slots) mark[s] = 0;
+  }
+
+  /** Gradient averaging: every worker's dense parameter gradients → their mean, before the dense step. */
+  async averageGrads(step: number): Promise<void> {
+    const { world, rank, gen } = this.o;
+    const t0 = performance.now();
+    const grads = this.model.params().map((p) => p.grad);
+    await this.store.setCtl(`${gen}:grad:${step}:${rank}`, packFloats(grads), 120_000);
+    await this.barrier(`g${step}`);
+    const names: string[] = [];
+    for (let r = 0; r < world; r++) names.push(`${gen}:grad:${step}:${r}`);
+    const vals = await this.store.getCtlBuffers(names);
+    const tmp = grads.map((a) => new Float32Array(a.length));
+    const sums = grads.map((a) => new Float64Array(a.length));
+    for (let r = 0; r < world; r++) {
+      const v = vals[r];
+      if (!v) throw new Error(`gradients of worker ${r} for step ${step} are missing`);
+      unpackFloatsInto(v, tmp, `gradients of worker ${r}`);
+      for (let k = 0; k < grads.length; k++) {
+        const s = sums[k], x = tmp[k];
+        for (let i = 0; i < x.length; i++) s[i] += x[i];
+      }
+    }
+    for (let k = 0; k < grads.length; k++) {
+      const a = grads[k], s = sums[k];
+      for (let i = 0; i < a.length; i++) a[i] = s[i] / world;
+    }
+    // nobody reads step-1's gradients once every worker passed this step's barrier
+    if (step > 1) this.store.delCtl([`${gen}:grad:${step - 1}:${rank}`, `${gen}:bar:g${step - 1}`]).catch(() => undefined);
+    this.timing.syncMs += performance.now() - t0;
   }
 
   // ---- control: heartbeats, barriers, averaging -------------------------------------------

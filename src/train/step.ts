@@ -16,9 +16,32 @@ export interface StepTables {
   first?: EmbeddingTable;
 }
 
+/**
+ * A copy of the sparse gradients one step applied to a table (rows are the lookup's unique rows;
+ * dq is ALPT's ∂L/∂Q from the second pass, for adaptive tables). The distributed worker keeps it to
+ * re-apply the same update to a row whose stored bytes changed under it (--store-conflicts retry).
+ */
+export interface SparseRecord {
+  table: EmbeddingTable;
+  rows: Int32Array;
+  count: number;
+  dim: number;
+  grads: Float32Array;
+  dq?: Float32Array;
+}
+
+/** What the first half of a step (forward, loss, backward) leaves for the second. */
+export interface StepPending {
+  loss: number;
+  inputs: ModelInputs;
+  grads: ReturnType<CtrModel['backward']>;
+}
+
 export class StepRunner {
   readonly inputs: EmbeddingInputs;
   private dlogits: Float32Array = new Float32Array(0);
+  /** When set, every sparse update of a step is copied here (cleared at the start of each step). */
+  record: SparseRecord[] | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -46,6 +69,13 @@ export class StepRunner {
 
   /** One optimisation step; returns the batch's mean loss. `step` is 1-based and global. */
   train(ids: Int32Array, labels: Float32Array, batch: number, step: number): number {
+    const p = this.forwardBackward(ids, labels, batch, step);
+    this.apply(p, labels, batch, step);
+    return p.loss;
+  }
+
+  /** First half of train(): lookup, forward, loss, backward (parameter gradients in Param.grad). */
+  forwardBackward(ids: Int32Array, labels: Float32Array, batch: number, step: number): StepPending {
     const t = this.timer;
     t?.start('lookup');
     const inputs = this.inputs.lookup(ids, batch);
@@ -58,22 +88,38 @@ export class StepRunner {
     if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step}`);
     t?.start('backward');
     const grads = this.model.backward(dlogits, batch);
+    return { loss, inputs, grads };
+  }
+
+  /** Second half of train(): dense optimizer step, sparse updates (and ALPT's second pass). */
+  apply(p: StepPending, labels: Float32Array, batch: number, step: number): void {
+    const t = this.timer;
+    const { inputs, grads } = p;
+    if (this.record) this.record.length = 0;
     t?.start('optimizer');
     this.dense.step();
     t?.start('sparse');
     if (this.firstLookup && grads.dfirst) {
       const g = this.firstLookup.scatter(grads.dfirst);
+      this.keep(this.tables.first!, this.firstLookup.rows, this.firstLookup.count, 1, g);
       this.tables.first!.update(this.firstLookup.rows, this.firstLookup.count, g, step);
     }
     if (this.model.usesEmbedding) this.updateMain(grads.dx0, inputs, labels, batch, step);
     t?.stop();
-    return loss;
+  }
+
+  private keep(table: EmbeddingTable, rows: Int32Array, count: number, dim: number, grads: Float32Array, dq?: Float32Array): SparseRecord | undefined {
+    if (!this.record) return undefined;
+    const r: SparseRecord = { table, rows: rows.slice(0, count), count, dim, grads: grads.slice(0, count * dim), dq: dq?.slice(0, count * dim) };
+    this.record.push(r);
+    return r;
   }
 
   private updateMain(dx0: Float32Array, inputs: ModelInputs, labels: Float32Array, batch: number, step: number): void {
     const lk = this.mainLookup;
     const table = this.tables.main;
     const g = lk.scatter(dx0);
+    const rec = this.keep(table, lk.rows, lk.count, table.dim, g);
     if (!isAdaptive(table)) {
       table.update(lk.rows, lk.count, g, step);
       return;
@@ -92,6 +138,7 @@ export class StepRunner {
     const dq = this.model.backward(dlogits, batch).dx0;
     this.model.setParamGrads?.(true);
     const dqRows = lk.scatter(dq);
+    if (rec) rec.dq = dqRows.slice(0, lk.count * table.dim);
     this.timer?.start('sparse');
     table.updateStepsAndWriteBack(dqRows, step);
   }

@@ -25,7 +25,7 @@ export function initMeanAbs(seed: number, tableId: number, rows: number, dim: nu
   return s / n;
 }
 
-/** torch_ref's initial step: 2·mean|w|/sqrt(Q_P). */
-export function initialStep(meanAbs: number, bits: number): number {
+/** torch_ref's initial step size: 2·mean|w|/sqrt(Q_P). */
+export function initialStepSize(meanAbs: number, bits: number): number {
   return (2 * meanAbs) / Math.sqrt(qPos(bits));
 }

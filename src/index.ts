@@ -15,7 +15,7 @@ export type { DataOptions, DataFormat, CsvSchema, LoadedData, EncodedSplit, Voca
 export { createBackend } from './kernels/index.js';
 export type { Backend } from './kernels/backend.js';
 export { createTable } from './embedding/factory.js';
-export type { EmbeddingTable, AdaptiveStepTable, MemoryReport } from './embedding/table.js';
+export type { EmbeddingTable, AdaptiveStepTable, LearnedStepSizeTable, MemoryReport } from './embedding/table.js';
 export { memoryGrid } from './embedding/memory-report.js';
 export { buildModel, MODELS } from './models/registry.js';
 export type { CtrModel, ModelContext } from './models/model.js';

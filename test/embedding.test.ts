@@ -81,7 +81,7 @@ test('shared init: fp32 draw, Δ0 = 2·mean|w|/sqrt(Q_P), packed init within one
   for (const bits of [8, 4, 2]) {
     const q = new QuantizedTable({ rows, dim: DIM, bits, seed: 5, optimizer: adam });
     const d0 = (2 * mean) / Math.sqrt(qHigh(bits));
-    assert.ok(Math.abs(q.initStep - d0) < 1e-9 * d0 + 1e-12, `bits ${bits}: ${q.initStep} vs ${d0}`);
+    assert.ok(Math.abs(q.initStepSize - d0) < 1e-9 * d0 + 1e-12, `bits ${bits}: ${q.initStepSize} vs ${d0}`);
     const deq = gatherAll(q);
     let bias = 0;
     let inRange = 0;
@@ -109,7 +109,7 @@ test('update touches only the given rows (others bit-identical)', () => {
       const g = randomGrads(3 * DIM, 9);
       if (isAdaptive(t)) {
         t.stageUpdate(rows, 3, g, 1);
-        t.updateStepsStaged(g, 1);
+        t.updateStepSizesStaged(g, 1);
         t.writeBackStaged(1);
       } else t.update(rows, 3, g, 1);
       const after = gatherAll(t);
@@ -187,7 +187,7 @@ test('LPT: codes stay in range, lpt-dr writes back Δ·round((w − lr·g)/Δ)',
     t.update(rows, 3, g, 1);
     const after = new Float32Array(3 * DIM);
     t.gather(rows, 3, after);
-    const s = t.steps.get(0);
+    const s = t.stepSizes.get(0);
     for (let i = 0; i < 3 * DIM; i++) {
       const x = Math.fround(before[i] - g[i]) / s;
       const q = Math.min(qHigh(bits), Math.max(qLow(bits), x < 0 ? -Math.floor(0.5 - x) : Math.floor(x + 0.5)));
@@ -227,12 +227,12 @@ test('SR write-back: reproducible for (seed, step), independent of row order and
     for (const grp of groups) {
       const gg = pack([...grp]);
       t.stageUpdate(Int32Array.from(grp), grp.length, gg, 2);
-      t.updateStepsStaged(gg, 2);
+      t.updateStepSizesStaged(gg, 2);
       t.writeBackStaged(2);
     }
   }
   assert.deepEqual(y.codes, x.codes);
-  assert.deepEqual(y.steps.array, x.steps.array);
+  assert.deepEqual(y.stepSizes.array, x.stepSizes.array);
 });
 
 test('ALPT: Δ moves the way that lowers the loss on a toy problem', () => {
@@ -259,20 +259,20 @@ test('ALPT: Δ moves the way that lowers the loss on a toy problem', () => {
         return l;
       };
       const l0 = loss();
-      const s0 = t.steps.get(0);
+      const s0 = t.stepSizes.get(0);
       const dq = new Float32Array(rows * DIM);
       for (let k = 1; k <= 20; k++) {
         t.fakeQuantizeStaged(q);
         for (let i = 0; i < q.length; i++) dq[i] = q[i] - target[i];
-        t.updateStepsStaged(dq, k);
+        t.updateStepSizesStaged(dq, k);
       }
       const l1 = loss();
-      for (let r = 0; r < rows; r++) assert.ok(dir * (t.steps.get(r) - s0) > 0, `${initStep} ${stepOptimizer} row ${r}`);
+      for (let r = 0; r < rows; r++) assert.ok(dir * (t.stepSizes.get(r) - s0) > 0, `${initStep} ${stepOptimizer} row ${r}`);
       assert.ok(l1 < l0, `${initStep} ${stepOptimizer}: loss ${l0} → ${l1}`);
       t.writeBackStaged(21);
       const back = gatherAll(t);
       for (let r = 0; r < rows; r++) {
-        const s = t.steps.get(r);
+        const s = t.stepSizes.get(r);
         for (let j = 0; j < DIM; j++) {
           const k = back[r * DIM + j] / s;
           assert.ok(Math.abs(k - Math.round(k)) < 1e-3, 'written back on the new grid');
@@ -285,17 +285,17 @@ test('ALPT: Δ moves the way that lowers the loss on a toy problem', () => {
 test('relative step learning rate = stepLr·Δ0', () => {
   for (const bits of [8, 4, 2]) {
     const t = new AlptTable({ rows: 100, dim: DIM, bits, seed: 1, optimizer: adam });
-    assert.ok(Math.abs(t.effectiveStepLr - 0.01 * t.initStep) < 1e-15);
+    assert.ok(Math.abs(t.effectiveStepSizeLr - 0.01 * t.initStepSize) < 1e-15);
   }
   const t = new AlptTable({ rows: 10, dim: DIM, bits: 4, seed: 1, optimizer: adam, stepLr: 1e-4, stepLrScale: 'absolute' });
-  assert.equal(t.effectiveStepLr, 1e-4);
+  assert.equal(t.effectiveStepSizeLr, 1e-4);
 });
 
 test('LSQ table: Q(w) on gather, STE mask, per-table and per-row steps learn', () => {
   for (const perRow of [false, true]) {
     const t = new LsqTable({ rows: ROWS, dim: DIM, bits: 2, seed: 3, optimizer: { name: 'sgd', lr: 0.1 }, perRow });
     const out = gatherAll(t);
-    const s = Math.abs(t.steps[0]) + 1e-10;
+    const s = Math.abs(t.stepSizes[0]) + 1e-10;
     for (let i = 0; i < out.length; i++) {
       const k = out[i] / s;
       assert.ok(Math.abs(k - Math.round(k)) < 1e-4 && k >= -2 && k <= 1);
@@ -309,8 +309,8 @@ test('LSQ table: Q(w) on gather, STE mask, per-table and per-row steps learn', (
       const expect = x < -2 || x > 1 ? m0[i] : Math.fround(m0[i] - 0.1 * g[i]);
       assert.ok(Math.abs(t.master[i] - expect) < 1e-9, `perRow=${perRow} i=${i}`);
     }
-    assert.notEqual(t.steps[0], Math.fround(t.initStep));
-    if (perRow) assert.equal(t.steps[2], Math.fround(t.initStep));
+    assert.notEqual(t.stepSizes[0], Math.fround(t.initStepSize));
+    if (perRow) assert.equal(t.stepSizes[2], Math.fround(t.initStepSize));
   }
 });
 
@@ -340,9 +340,9 @@ test('checkpoint: state() → load() restores the table exactly', () => {
 
 test('f16 steps: stored rounded, never 0', () => {
   const t = new QuantizedTable({ rows: 3, dim: DIM, bits: 8, seed: 1, optimizer: adam, stepDtype: 'f16' });
-  assert.ok(Math.abs(t.steps.get(0) - t.initStep) <= t.initStep * 2 ** -11);
-  t.steps.setPositive(1, 0);
-  assert.ok(t.steps.get(1) > 0);
+  assert.ok(Math.abs(t.stepSizes.get(0) - t.initStepSize) <= t.initStepSize * 2 ** -11);
+  t.stepSizes.setPositive(1, 0);
+  assert.ok(t.stepSizes.get(1) > 0);
 });
 
 test('too-large tables fail with a clear error', () => {

@@ -73,11 +73,11 @@ test('wasm init ≡ TypeScript init, on 1 and 2 threads (codes, Δ0, fp32 weight
         }) as QuantizedTable;
         const ts = mk(), w1 = mk(b1), w2 = mk(b2);
         const what = `dim ${dim}, ${bits} bits, ${stepDtype}`;
-        assert.equal(w1.initStep, ts.initStep, `${what}: Δ0 (1 thread)`);
-        assert.equal(w2.initStep, ts.initStep, `${what}: Δ0 (2 threads)`);
+        assert.equal(w1.initStepSize, ts.initStepSize, `${what}: Δ0 (1 thread)`);
+        assert.equal(w2.initStepSize, ts.initStepSize, `${what}: Δ0 (2 threads)`);
         assert.ok(Buffer.from(w1.codes).equals(Buffer.from(ts.codes)), `${what}: codes (1 thread)`);
         assert.ok(Buffer.from(w2.codes).equals(Buffer.from(ts.codes)), `${what}: codes (2 threads)`);
-        assert.ok(w2.steps.get(rows - 1) === ts.steps.get(rows - 1));
+        assert.ok(w2.stepSizes.get(rows - 1) === ts.stepSizes.get(rows - 1));
       }
     }
     const f = (backend?: Backend) => createTable({ method: 'fp32', rows, dim, bits: 32, seed: 3, optimizer: { name: 'sgd', lr: 0.01 }, backend }) as Fp32Table;
@@ -98,8 +98,8 @@ test('the packed init is the stochastic rounding of the fp32 init (unbiased: mea
     maxErr = Math.max(maxErr, Math.abs(d));
   }
   // every value within one step of its fp32 init (in range), and the rounding errors average out
-  assert.ok(Math.abs(err / out.length) < 0.02 * q.initStep, `mean rounding error ${err / out.length}`);
-  assert.ok(maxErr < 8 * q.initStep);
+  assert.ok(Math.abs(err / out.length) < 0.02 * q.initStepSize, `mean rounding error ${err / out.length}`);
+  assert.ok(maxErr < 8 * q.initStepSize);
 });
 
 test('Δ0 of a table past 2^20 rows: mean|w| of its first 2^20 rows, the same on wasm (2 threads) and in TypeScript', async () => {
@@ -111,6 +111,6 @@ test('Δ0 of a table past 2^20 rows: mean|w| of its first 2^20 rows, the same on
   const ts = mk(), w = mk(b2);
   const key = initTableKey(9, 0);
   assert.equal(initMeanAbs(key, rows, dim, 0.01), initMeanAbs(key, 1 << 20, dim, 0.01));
-  assert.equal(w.initStep, ts.initStep);
+  assert.equal(w.initStepSize, ts.initStepSize);
   assert.ok(Buffer.from(w.codes).equals(Buffer.from(ts.codes)));
 });

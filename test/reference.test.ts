@@ -241,10 +241,10 @@ function runAlpt(c: Case, backend: Backend, what: string): void {
     fake(out);
     rec.q = out.slice(0, t.staged * D);
   };
-  const stepsWb = t.updateStepsAndWriteBack.bind(t);
-  t.updateStepsAndWriteBack = (dq, step) => {
+  const stepsWb = t.updateStepSizesAndWriteBack.bind(t);
+  t.updateStepSizesAndWriteBack = (dq, step) => {
     rec.dq = dq.slice(0, t.staged * D);
-    rec.stepsBefore = Float32Array.from(t.steps.array as Float32Array);
+    rec.stepsBefore = Float32Array.from(t.stepSizes.array as Float32Array);
     stepsWb(dq, step);
   };
 
@@ -262,7 +262,7 @@ function runAlpt(c: Case, backend: Backend, what: string): void {
   const gScale = maxAbs(...e.rowGrad), sScale = maxAbs(...e.staged!), dqScale = maxAbs(...e.dq);
   const dsScale = maxAbs(e.dDelta!);
   const gscale = lsqGradScale(D, c.bits);
-  const steps = t.steps.array as Float32Array;
+  const steps = t.stepSizes.array as Float32Array;
   e.rows.forEach((r, i) => {
     const w = `${what} row ${r}`;
     assertClose(rowGrad[i], e.rowGrad[i], `${w} first-pass gradient`, gScale);
@@ -321,7 +321,7 @@ function runLsq(c: Case, backend: Backend, what: string): void {
   });
   ds *= lsqGradScale(ROWS * D, c.bits) * Math.sign(t0);
   assertClose([ds], [e.dTableStep!], `${what} dL/dΔ (table)`);
-  assertClose(t.steps, e.tableStep!, `${what} new table step`);
+  assertClose(t.stepSizes, e.tableStep!, `${what} new table step`);
   const u = fx.untouchedRow;
   assert.deepEqual(Array.from(t.master.subarray(u * D, (u + 1) * D)), Array.from(f32(c.initial.master!.slice(u * D, (u + 1) * D))));
 }

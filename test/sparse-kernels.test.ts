@@ -105,12 +105,12 @@ function stepBoth(
     assertSameF32(io.outT, io.out, n, `fakeQuantizeStaged ${what}`);
     const dq = Float32Array.from({ length: n }, () => rng.normal());
     io.dq.set(dq);
-    ts.updateStepsStaged(dq, step);
+    ts.updateStepSizesStaged(dq, step);
     if (fused) {
       ts.writeBackStaged(step);
-      wa.updateStepsAndWriteBack(io.dq, step);
+      wa.updateStepSizesAndWriteBack(io.dq, step);
     } else {
-      wa.updateStepsStaged(io.dq, step);
+      wa.updateStepSizesStaged(io.dq, step);
       assertSameState(ts, wa, `updateStepsStaged ${what}`);
       ts.writeBackStaged(step);
       wa.writeBackStaged(step);
@@ -262,7 +262,7 @@ test('memory report ≡ allocation log of the wasm memory (every table, optimize
           const g = lookup.scatter(x);
           if (isAdaptive(t)) {
             t.stageUpdate(lookup.rows, lookup.count, g, 1);
-            t.updateStepsAndWriteBack(g, 1);
+            t.updateStepSizesAndWriteBack(g, 1);
           } else {
             t.update(lookup.rows, lookup.count, g, 1);
           }

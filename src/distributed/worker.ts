@@ -310,7 +310,7 @@ export class DistWorker {
       const table = r.table;
       if (dq && isAdaptive(table)) {
         table.stageUpdate(rows, n, g, step);
-        table.updateStepsAndWriteBack(dq, step);
+        table.updateStepSizesAndWriteBack(dq, step);
       } else {
         table.update(rows, n, g, step);
       }

@@ -1,20 +1,20 @@
 // One entry point from a method name to a table, matching torch_ref.py's --emb methods.
-import type { EmbeddingTable, StepLearningOptions, TableInitOptions } from './table.js';
+import type { EmbeddingTable, StepSizeLearningOptions, TableInitOptions } from './table.js';
 import { Fp32Table } from './fp32-table.js';
 import { AlptTable, QuantizedTable } from './quantized-table.js';
 import { LsqTable } from './lsq-table.js';
-import type { StepDtype } from './steps.js';
+import type { StepSizeDtype } from './steps.js';
 import type { Backend } from '../kernels/backend.js';
 
 export type TableMethod = 'fp32' | 'lpt-dr' | 'lpt-sr' | 'alpt' | 'alpt-fast' | 'lsq';
 export const TABLE_METHODS: readonly TableMethod[] = ['fp32', 'lpt-dr', 'lpt-sr', 'alpt', 'alpt-fast', 'lsq'];
 
-export interface CreateTableOptions extends TableInitOptions, StepLearningOptions {
+export interface CreateTableOptions extends TableInitOptions, StepSizeLearningOptions {
   method: TableMethod;
   /** Ignored by fp32. */
   bits: number;
   /** lpt-*, alpt, alpt-fast only. */
-  stepDtype?: StepDtype;
+  stepDtype?: StepSizeDtype;
   /** lsq only: one step per row. */
   lsqPerRow?: boolean;
   /**
@@ -27,29 +27,30 @@ export interface CreateTableOptions extends TableInitOptions, StepLearningOption
 
 /**
  * fp32 → Fp32Table; lpt-dr/lpt-sr → QuantizedTable (fixed Δ, deterministic/stochastic write-back);
- * alpt → AlptTable (adaptive: the trainer runs the second pass); alpt-fast → QuantizedTable with
- * learned steps updated inside update() from the first pass's gradients (not adaptive: one pass);
+ * alpt → AlptTable with two passes (the trainer runs the second forward/backward); alpt-fast →
+ * AlptTable with one pass (step sizes learned from the first backward's gradients);
  * lsq → LsqTable.
  */
 export function createTable(o: CreateTableOptions): EmbeddingTable {
   const kernels = o.backend?.sparse;
   const base = { rows: o.rows, dim: o.dim, seed: o.seed, tableId: o.tableId, initStd: o.initStd, optimizer: o.optimizer, kernels };
-  const steps = { stepLr: o.stepLr, stepLrScale: o.stepLrScale, stepOptimizer: o.stepOptimizer, initStep: o.initStep };
+  const stepSizes = { stepLr: o.stepLr, stepLrScale: o.stepLrScale, stepOptimizer: o.stepOptimizer, initStep: o.initStep };
   switch (o.method) {
     case 'fp32':
       return new Fp32Table(base);
     case 'lpt-dr':
     case 'lpt-sr':
       return new QuantizedTable({
-        ...base, ...steps, bits: o.bits, stepDtype: o.stepDtype, stepMode: 'fixed',
+        ...base, ...stepSizes, bits: o.bits, stepDtype: o.stepDtype, stepSizeMode: 'fixed',
         rounding: o.method === 'lpt-dr' ? 'deterministic' : 'stochastic',
       });
     case 'alpt':
-      return new AlptTable({ ...base, ...steps, bits: o.bits, stepDtype: o.stepDtype, rounding: 'stochastic' });
     case 'alpt-fast':
-      return new QuantizedTable({ ...base, ...steps, bits: o.bits, stepDtype: o.stepDtype, stepMode: 'learned', rounding: 'stochastic' });
+      return new AlptTable({
+        ...base, ...stepSizes, bits: o.bits, stepDtype: o.stepDtype, rounding: 'stochastic', passes: o.method === 'alpt' ? 2 : 1,
+      });
     case 'lsq':
-      return new LsqTable({ ...base, ...steps, bits: o.bits, perRow: o.lsqPerRow });
+      return new LsqTable({ ...base, ...stepSizes, bits: o.bits, perRow: o.lsqPerRow });
     default:
       throw new Error(`unknown embedding method '${(o as { method: string }).method}'`);
   }

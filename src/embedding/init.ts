@@ -160,7 +160,7 @@ export function initMeanAbs(tableKey: number, allRows: number, dim: number, std:
 /** Number of INIT_BLOCK_ROWS blocks of a table. */
 export const initBlocks = (rows: number): number => Math.ceil(rows / INIT_BLOCK_ROWS);
 
-/** torch_ref's initial step: 2·mean|w|/sqrt(Q_P). */
-export function initialStep(meanAbs: number, bits: number): number {
+/** torch_ref's initial step size: 2·mean|w|/sqrt(Q_P). */
+export function initialStepSize(meanAbs: number, bits: number): number {
   return (2 * meanAbs) / Math.sqrt(qPos(bits));
 }

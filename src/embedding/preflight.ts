@@ -6,7 +6,7 @@ import { freemem, totalmem } from 'node:os';
 import { rowBytes } from '../quant/pack.js';
 import type { SparseOptimizerName } from './table.js';
 import type { TableMethod } from './factory.js';
-import type { StepDtype, StepOptimizerName } from './steps.js';
+import type { StepSizeDtype, StepSizeOptimizerName } from './steps.js';
 
 /** The WebAssembly memory's limit (--maximumMemory 65536 pages): a table's arrays must fit there to run the wasm kernels. */
 export const WASM_MEMORY_LIMIT = 2 ** 32;
@@ -17,8 +17,8 @@ export interface TableShape {
   dim: number;
   bits: number;
   optimizer: SparseOptimizerName;
-  stepDtype?: StepDtype;
-  stepOptimizer?: StepOptimizerName;
+  stepDtype?: StepSizeDtype;
+  stepOptimizer?: StepSizeOptimizerName;
   lsqPerRow?: boolean;
 }
 
@@ -43,7 +43,7 @@ export function optimizerBytesPerRow(name: SparseOptimizerName, dim: number): nu
   }
 }
 
-function stepOptBytes(name: StepOptimizerName): number {
+function stepSizeOptBytes(name: StepSizeOptimizerName): number {
   return name === 'adam' ? 8 : name === 'adagrad' ? 4 : 0;
 }
 
@@ -51,21 +51,21 @@ function stepOptBytes(name: StepOptimizerName): number {
 export function estimateTable(s: TableShape): TableEstimate {
   const r = s.rows;
   const opt = optimizerBytesPerRow(s.optimizer, s.dim) * r;
-  let codes = 0, steps = 0, stepOpt = 0, master = 0;
+  let codes = 0, steps = 0, stepSizeOpt = 0, master = 0;
   if (s.method === 'fp32') {
     codes = 4 * s.dim * r;
   } else if (s.method === 'lsq') {
     master = 4 * s.dim * r;
     const n = s.lsqPerRow ? r : 1;
     steps = 4 * n;
-    stepOpt = stepOptBytes(s.stepOptimizer ?? 'adam') * n;
+    stepSizeOpt = stepSizeOptBytes(s.stepOptimizer ?? 'adam') * n;
   } else {
     codes = rowBytes(s.dim, s.bits) * r;
     steps = (s.stepDtype === 'f16' ? 2 : 4) * r;
-    if (s.method === 'alpt' || s.method === 'alpt-fast') stepOpt = stepOptBytes(s.stepOptimizer ?? 'adam') * r;
+    if (s.method === 'alpt' || s.method === 'alpt-fast') stepSizeOpt = stepSizeOptBytes(s.stepOptimizer ?? 'adam') * r;
   }
-  const total = codes + steps + opt + stepOpt + master;
-  return { codes, steps, optimizerState: opt, stepOptimizerState: stepOpt, master, bytesPerRow: r > 0 ? total / r : 0, total };
+  const total = codes + steps + opt + stepSizeOpt + master;
+  return { codes, steps, optimizerState: opt, stepOptimizerState: stepSizeOpt, master, bytesPerRow: r > 0 ? total / r : 0, total };
 }
 
 export interface MemoryAvailable {

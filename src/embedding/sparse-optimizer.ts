@@ -65,8 +65,42 @@ export function adamStepSize(lr: number, beta1: number, beta2: number, step: num
   return (lr * Math.sqrt(1 - Math.pow(beta2, step))) / (1 - Math.pow(beta1, step));
 }
 
+/**
+ * What the table kernels read of a sparse optimizer (SparseOptimizer has these fields): kind
+ * (OPT_*), state m, v (null when the kind keeps none), the per-call rate (lr, or Adam's
+ * bias-corrected step size after begin()), β1, β2, eps.
+ */
+export interface SparseOptimizerArgs {
+  readonly kind: number;
+  readonly m: Float32Array | null;
+  readonly v: Float32Array | null;
+  readonly rate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+}
+
+/** Update w[wOff..wOff+dim) of table row `row` from gradient g[gOff..gOff+dim). */
+export function sparseOptimizerRow(
+  o: SparseOptimizerArgs, w: Float32Array, wOff: number, g: Float32Array, gOff: number, row: number, dim: number,
+): void {
+  switch (o.kind) {
+    case OPT_ADAM:
+      adamRow(w, wOff, g, gOff, o.m!, o.v!, row * dim, dim, o.rate, o.beta1, o.beta2, o.eps);
+      return;
+    case OPT_ADAGRAD:
+      adagradRow(w, wOff, g, gOff, o.m!, row * dim, dim, o.rate, o.eps);
+      return;
+    case OPT_ROWWISE:
+      rowwiseAdagradRow(w, wOff, g, gOff, o.m!, row, dim, o.rate, o.eps);
+      return;
+    default:
+      sgdRow(w, wOff, g, gOff, dim, o.rate);
+  }
+}
+
 /** One table's sparse optimizer: config, per-row state, and dispatch to the kernels. */
-export class SparseOptimizer {
+export class SparseOptimizer implements SparseOptimizerArgs {
   readonly name: SparseOptimizerName;
   lr: number;
   readonly beta1: number;
@@ -75,7 +109,7 @@ export class SparseOptimizer {
   /** adam: first/second moments; adagrad: accumulator in m (rows·dim); rowwise-adagrad: m (rows). */
   readonly m: Float32Array | null = null;
   readonly v: Float32Array | null = null;
-  private stepSize = 0;
+  private adamRate = 0;
 
   constructor(cfg: SparseOptimizerConfig, readonly rows: number, readonly dim: number, alloc: Allocator = allocArray) {
     this.name = cfg.name;
@@ -107,7 +141,7 @@ export class SparseOptimizer {
 
   /** Per-call constants (Adam's bias correction for global step `step`); call before updateRow. */
   begin(step: number): void {
-    if (this.name === 'adam') this.stepSize = adamStepSize(this.lr, this.beta1, this.beta2, step);
+    if (this.name === 'adam') this.adamRate = adamStepSize(this.lr, this.beta1, this.beta2, step);
   }
 
   /** Kernel id of the optimizer (src/kernels/sparse.ts OPT_*). */
@@ -122,25 +156,12 @@ export class SparseOptimizer {
 
   /** The per-call rate the kernels take: Adam's step size (after begin()), else lr. */
   get rate(): number {
-    return this.name === 'adam' ? this.stepSize : this.lr;
+    return this.name === 'adam' ? this.adamRate : this.lr;
   }
 
   /** Update w[wOff..wOff+dim) of table row `row` from gradient g[gOff..gOff+dim). */
   updateRow(w: Float32Array, wOff: number, g: Float32Array, gOff: number, row: number): void {
-    const dim = this.dim;
-    switch (this.name) {
-      case 'adam':
-        adamRow(w, wOff, g, gOff, this.m!, this.v!, row * dim, dim, this.stepSize, this.beta1, this.beta2, this.eps);
-        return;
-      case 'adagrad':
-        adagradRow(w, wOff, g, gOff, this.m!, row * dim, dim, this.lr, this.eps);
-        return;
-      case 'rowwise-adagrad':
-        rowwiseAdagradRow(w, wOff, g, gOff, this.m!, row, dim, this.lr, this.eps);
-        return;
-      default:
-        sgdRow(w, wOff, g, gOff, dim, this.lr);
-    }
+    sparseOptimizerRow(this, w, wOff, g, gOff, row, this.dim);
   }
 
   bytes(): number {

@@ -6,7 +6,7 @@ export interface MemoryReport {
   dim: number;
   /** Bytes of the stored weights: fp32 values, or packed integer codes. */
   codes: number;
-  /** Bytes of per-row (or per-table) step sizes Δ. */
+  /** Bytes of per-row (or per-table) step sizes Δ (report key kept as `steps`). */
   steps: number;
   /** Bytes of the sparse optimizer's state for the weights. */
   optimizerState: number;
@@ -50,9 +50,9 @@ export interface TableInitOptions {
   optimizer: SparseOptimizerConfig;
 }
 
-/** Options of tables that learn step sizes (ALPT, LSQ). */
-export interface StepLearningOptions {
-  /** Δ0 for every row. Default 2·mean|w|/sqrt(Q_P) over the N(0, initStd²) init. */
+/** Options of tables with step sizes Δ (LPT, ALPT, LSQ); the keys are the config keys. */
+export interface StepSizeLearningOptions {
+  /** Δ0 for every row (the initial step size; config key initStep). Default 2·mean|w|/sqrt(Q_P) over the N(0, initStd²) init. */
   initStep?: number;
   /** Step-size learning rate. Default 0.01, relative to Δ0. */
   stepLr?: number;
@@ -82,24 +82,40 @@ export interface EmbeddingTable {
 }
 
 /**
- * ALPT's alternating update, split so the trainer can run the second forward/backward between
- * the phases: update the rows in float (staged, not yet written back) → fake-quantize the staged
- * rows under the current Δ → take ∂L/∂Q, update Δ → write the rows back under the new Δ.
+ * A table learning one step size Δ per row with ALPT, in one of two variants the trainer runs
+ * explicitly (src/train/step.ts):
+ * - passes 2 (alpt): update the rows in float (staged, not yet written back) → fake-quantize the
+ *   staged rows under the current Δ → a second forward/backward gives ∂L/∂Q → update Δ → write
+ *   the rows back under the new Δ;
+ * - passes 1 (alpt-fast): the first backward's gradients stand in for ∂L/∂Q: updateOnePass.
  */
-export interface AdaptiveStepTable extends EmbeddingTable {
-  readonly learnsSteps: true;
+export interface LearnedStepSizeTable extends EmbeddingTable {
+  readonly learnsStepSizes: true;
+  readonly passes: 1 | 2;
+  /** One pass: sparse optimizer, Δ from the same gradients, write-back, fused per row. */
+  updateOnePass(rows: Int32Array, count: number, grads: Float32Array, step: number): void;
   /** Sparse optimizer on the rows; keeps the updated float rows staged, no write-back yet. */
   stageUpdate(rows: Int32Array, count: number, grads: Float32Array, step: number): void;
   /** LSQ fake-quantized staged rows, Q(w) = Δ·clip(round(w/Δ)), into out[count×dim]. */
   fakeQuantizeStaged(out: Float32Array): void;
   /** From ∂L/∂Q[count×dim] of the staged rows: LSQ gradient of each row's Δ, then a Δ update. */
-  updateStepsStaged(dq: Float32Array, step: number): void;
+  updateStepSizesStaged(dq: Float32Array, step: number): void;
   /** Write the staged rows back as codes (stochastic rounding under the current Δ). */
   writeBackStaged(step: number): void;
-  /** updateStepsStaged(dq) then writeBackStaged(), fused where the backend has kernels. */
-  updateStepsAndWriteBack(dq: Float32Array, step: number): void;
+  /** updateStepSizesStaged(dq) then writeBackStaged(), in one pass over the rows. */
+  updateStepSizesAndWriteBack(dq: Float32Array, step: number): void;
 }
 
+/** ALPT's two-pass variant (alpt): the trainer runs the second forward/backward. */
+export interface AdaptiveStepTable extends LearnedStepSizeTable {
+  readonly passes: 2;
+}
+
+export function learnsStepSizes(t: EmbeddingTable): t is LearnedStepSizeTable {
+  return (t as Partial<LearnedStepSizeTable>).learnsStepSizes === true;
+}
+
+/** True for ALPT's two-pass variant only (alpt-fast runs in one pass). */
 export function isAdaptive(t: EmbeddingTable): t is AdaptiveStepTable {
-  return (t as Partial<AdaptiveStepTable>).learnsSteps === true;
+  return learnsStepSizes(t) && t.passes === 2;
 }

@@ -36,8 +36,10 @@ export interface Backend {
    */
   readonly ops?: ElementwiseOps;
   /**
-   * Embedding-table kernels (gather, sparse update + write-back, ALPT phases, scatter/expand) and
-   * an allocator inside their memory; tables created with such a backend use them.
+   * The WebAssembly embedding-table exports (gather, sparse update + write-back, ALPT phases,
+   * scatter/expand) and an allocator inside their memory. Tables created with such a backend place
+   * their arrays there and run the WebAssembly implementation of TableKernels
+   * (src/kernels/table-kernels.ts) over them.
    */
   readonly sparse?: SparseKernels;
   /** Release workers and memory. */

@@ -1,6 +1,8 @@
 // Embedding-side kernels of the wasm backend (assembly/sparse.ts): tables created with a backend
-// that has them place their big arrays in the shared memory (alloc) and pass byte offsets (ptr).
-// The TypeScript kernels stay the reference: both produce identical codes, steps and state.
+// that has them place their big arrays in the shared memory (alloc). Tables do not call these
+// exports: they call the TableKernels interface (table-kernels.ts), whose WebAssembly
+// implementation resolves byte offsets (ptr) and calls the exports below; the TypeScript
+// implementation stays the reference (identical codes, step sizes and state).
 
 import type { WasmHeap } from './heap.js';
 import type { KernelPool } from './pool.js';
@@ -73,49 +75,128 @@ export interface SparseKernels {
   scratchF64(n: number): Float64Array;
 }
 
+/**
+ * Parameter names of every export, in the order assembly/sparse.ts declares them. The thread split
+ * below and the WebAssembly table kernels (table-kernels-wasm.ts) refer to arguments by these
+ * names; createSparseKernels checks each export's arity against its list.
+ */
+export const SPARSE_PARAMS = {
+  gatherQuant: ['codes', 'rb', 'bits', 'dim', 'steps', 'rows', 'count', 'out'],
+  gatherF32: ['weights', 'dim', 'rows', 'count', 'out'],
+  updateF32: ['weights', 'dim', 'rows', 'count', 'grads', 'kind', 'm', 'v', 'rate', 'c1', 'c2', 'eps'],
+  updateQuant: [
+    'codes', 'rb', 'bits', 'dim', 'steps', 'rows', 'count', 'grads', 'kind', 'm', 'v', 'rate', 'c1', 'c2', 'eps',
+    'stochastic', 'rseed', 'step', 'buf',
+  ],
+  stageQuant: [
+    'codes', 'rb', 'bits', 'dim', 'steps', 'rows', 'count', 'grads', 'kind', 'm', 'v', 'rate', 'c1', 'c2', 'eps',
+    'stagedW', 'stagedRows',
+  ],
+  writeBackQuant: ['stagedW', 'stagedRows', 'count', 'codes', 'rb', 'bits', 'dim', 'steps', 'stochastic', 'rseed', 'step'],
+  fakeQuantStaged: ['stagedW', 'stagedRows', 'count', 'dim', 'steps', 'lo', 'hi', 'out'],
+  stepsStaged: [
+    'stagedW', 'stagedRows', 'count', 'dim', 'dq', 'steps', 'lo', 'hi', 'gscale', 'adam', 'sm', 'sv', 'lr', 'a', 'c1', 'c2', 'eps',
+  ],
+  stepsWriteBackStaged: [
+    'stagedW', 'stagedRows', 'count', 'dim', 'dq', 'steps', 'lo', 'hi', 'gscale', 'adam', 'sm', 'sv', 'lr', 'a', 'c1', 'c2', 'eps',
+    'codes', 'rb', 'bits', 'stochastic', 'rseed', 'step',
+  ],
+  updateLearnQuant: [
+    'codes', 'rb', 'bits', 'dim', 'steps', 'rows', 'count', 'grads', 'kind', 'm', 'v', 'rate', 'c1', 'c2', 'eps',
+    'lo', 'hi', 'gscale', 'adam', 'sm', 'sv', 'slr', 'sa', 'sc1', 'sc2', 'seps', 'stochastic', 'rseed', 'step', 'buf',
+  ],
+  expandRows: ['v', 'inv', 'slots', 'dim', 'x'],
+  scatterRows: ['dx', 'inv', 'slots', 'dim', 'g', 'count'],
+  roundingRowKey: ['rseed', 'step', 'row'],
+  prepareRows: ['ids', 'slots', 'nRows', 'table', 'capLog2', 'rows', 'inverse'],
+  initAbsSums: ['tableKey', 'dim', 'std', 'rowPlus1', 'count', 'sums', 'buf'],
+  initQuant: ['tableKey', 'dim', 'std', 'rowPlus1', 'count', 'codes', 'rb', 'bits', 'step', 'rseed', 'buf'],
+  initF32: ['tableKey', 'dim', 'std', 'rowPlus1', 'count', 'out'],
+} as const satisfies { [K in keyof SparseExports]: readonly string[] };
+
+type ParamOf<K extends keyof SparseExports> = (typeof SPARSE_PARAMS)[K][number];
+
+/**
+ * How a per-row kernel is split across the pool, by parameter name: `count` is replaced by each
+ * slice's length, `perRow` pointers move by 4 bytes (an i32/f32) per row, `perRowDim` pointers by
+ * `dim` f32 per row, and `scratch` becomes the thread's own scratch.
+ */
+interface RowSplit<P extends string> {
+  count: P;
+  dim: P;
+  perRow: readonly P[];
+  perRowDim: readonly P[];
+  scratch?: P;
+  /** A row number (never 0: a 0 argument is not moved) that moves by 1 per row. */
+  rowNumber?: P;
+  /** [pointer, parameter holding its bytes per row]. */
+  perRowBytes?: readonly (readonly [P, P])[];
+  /** Slices are multiples of this many rows (default ROW_UNIT). */
+  unit?: number;
+}
+
 // The per-row kernels split across the pool by ranges of the rows they visit: row i of a call
 // only touches its own staged/gradient/output rows and table row rows[i], and rows in one call are
 // distinct (packed rows start on byte boundaries), so threads never write the same bytes.
-// [argument index, moved by 4 bytes (an i32/f32 per row), by dim f32 per row, by 1 per row (a row
-// number), or by as many bytes per row as argument n says ({ bytesArg: n })].
-type Moves = [number, 'one' | 'dim' | 'row' | { bytesArg: number }][];
-const ROW_SPLITS: Partial<Record<keyof SparseExports & SplitKernel, { countArg: number; dimArg: number; moves: Moves; scratchArg?: number; unit?: number }>> = {
-  gatherQuant: { countArg: 6, dimArg: 3, moves: [[5, 'one'], [7, 'dim']] },
-  gatherF32: { countArg: 3, dimArg: 1, moves: [[2, 'one'], [4, 'dim']] },
-  updateF32: { countArg: 3, dimArg: 1, moves: [[2, 'one'], [4, 'dim']] },
-  updateQuant: { countArg: 6, dimArg: 3, moves: [[5, 'one'], [7, 'dim']], scratchArg: 18 },
-  stageQuant: { countArg: 6, dimArg: 3, moves: [[5, 'one'], [7, 'dim'], [15, 'dim'], [16, 'one']] },
-  writeBackQuant: { countArg: 2, dimArg: 6, moves: [[0, 'dim'], [1, 'one']] },
-  fakeQuantStaged: { countArg: 2, dimArg: 3, moves: [[0, 'dim'], [1, 'one'], [7, 'dim']] },
-  stepsStaged: { countArg: 2, dimArg: 3, moves: [[0, 'dim'], [1, 'one'], [4, 'dim']] },
-  stepsWriteBackStaged: { countArg: 2, dimArg: 3, moves: [[0, 'dim'], [1, 'one'], [4, 'dim']] },
-  updateLearnQuant: { countArg: 6, dimArg: 3, moves: [[5, 'one'], [7, 'dim']], scratchArg: 29 },
-  expandRows: { countArg: 2, dimArg: 3, moves: [[1, 'one'], [4, 'dim']] },
-  // init: slices of whole pass-1 blocks (INIT_BLOCK_ROWS), each writing its own block sums
-  initAbsSums: { countArg: 4, dimArg: 1, moves: [[3, 'row']], scratchArg: 6, unit: 4096 },
-  initQuant: { countArg: 4, dimArg: 1, moves: [[3, 'row'], [5, { bytesArg: 6 }]], scratchArg: 10 },
-  initF32: { countArg: 4, dimArg: 1, moves: [[3, 'row'], [5, 'dim']] },
+const ROW_SPLITS: { [K in keyof SparseExports & SplitKernel]?: RowSplit<ParamOf<K>> } = {
+  gatherQuant: { count: 'count', dim: 'dim', perRow: ['rows'], perRowDim: ['out'] },
+  gatherF32: { count: 'count', dim: 'dim', perRow: ['rows'], perRowDim: ['out'] },
+  updateF32: { count: 'count', dim: 'dim', perRow: ['rows'], perRowDim: ['grads'] },
+  updateQuant: { count: 'count', dim: 'dim', perRow: ['rows'], perRowDim: ['grads'], scratch: 'buf' },
+  stageQuant: { count: 'count', dim: 'dim', perRow: ['rows', 'stagedRows'], perRowDim: ['grads', 'stagedW'] },
+  writeBackQuant: { count: 'count', dim: 'dim', perRow: ['stagedRows'], perRowDim: ['stagedW'] },
+  fakeQuantStaged: { count: 'count', dim: 'dim', perRow: ['stagedRows'], perRowDim: ['stagedW', 'out'] },
+  stepsStaged: { count: 'count', dim: 'dim', perRow: ['stagedRows'], perRowDim: ['stagedW', 'dq'] },
+  stepsWriteBackStaged: { count: 'count', dim: 'dim', perRow: ['stagedRows'], perRowDim: ['stagedW', 'dq'] },
+  updateLearnQuant: { count: 'count', dim: 'dim', perRow: ['rows'], perRowDim: ['grads'], scratch: 'buf' },
+  expandRows: { count: 'slots', dim: 'dim', perRow: ['inv'], perRowDim: ['x'] },
+  // init: a row number moves by 1 per row (rowPlus1), packed codes by rb bytes; pass 1 is split in
+  // whole blocks of INIT_BLOCK_ROWS, each slice writing its own block sums
+  initAbsSums: { count: 'count', dim: 'dim', perRow: [], perRowDim: [], rowNumber: 'rowPlus1', scratch: 'buf', unit: 4096 },
+  initQuant: { count: 'count', dim: 'dim', perRow: [], perRowDim: [], rowNumber: 'rowPlus1', perRowBytes: [['codes', 'rb']], scratch: 'buf' },
+  initF32: { count: 'count', dim: 'dim', perRow: [], perRowDim: ['out'], rowNumber: 'rowPlus1' },
 };
 const ROW_UNIT = 16;
 
+/** Index of parameter `name` of export `kernel`. */
+export function paramIndex<K extends keyof SparseExports>(kernel: K, name: ParamOf<K>): number {
+  const i = (SPARSE_PARAMS[kernel] as readonly string[]).indexOf(name);
+  if (i < 0) throw new Error(`${kernel} has no parameter '${name}'`);
+  return i;
+}
+
 function splitExports(ex: SparseExports, pool: KernelPool): SparseExports {
   const out: Record<string, unknown> = { ...ex };
-  for (const [name, spec] of Object.entries(ROW_SPLITS)) {
+  for (const [name, spec] of Object.entries(ROW_SPLITS) as [keyof SparseExports & SplitKernel, RowSplit<string>][]) {
+    const at = (p: string): number => paramIndex(name, p as never);
+    const countArg = at(spec.count);
+    const dimArg = at(spec.dim);
+    const one = spec.perRow.map(at);
+    const byDim = spec.perRowDim.map(at);
+    const scratchArg = spec.scratch !== undefined ? at(spec.scratch) : undefined;
+    const rowArg = spec.rowNumber !== undefined ? at(spec.rowNumber) : undefined;
+    const byBytes = (spec.perRowBytes ?? []).map(([p, n]) => [at(p), at(n)] as const);
+    const nargs = SPARSE_PARAMS[name].length;
     out[name] = (...args: number[]): void => {
-      const dim = args[spec.dimArg];
-      const strides = new Array<number>(args.length).fill(0);
-      for (const [i, kind] of spec.moves) {
-        strides[i] = kind === 'one' ? 4 : kind === 'dim' ? 4 * dim : kind === 'row' ? 1 : args[kind.bytesArg];
-      }
-      pool.split(name as SplitKernel, args, {
-        total: args[spec.countArg], unit: spec.unit ?? ROW_UNIT, work: dim, countArg: spec.countArg, strides, scratchArg: spec.scratchArg,
-      });
+      const dim = args[dimArg];
+      const strides = new Array<number>(nargs).fill(0);
+      for (const i of one) strides[i] = 4;
+      for (const i of byDim) strides[i] = 4 * dim;
+      if (rowArg !== undefined) strides[rowArg] = 1;
+      for (const [i, n] of byBytes) strides[i] = args[n];
+      pool.split(name, args, { total: args[countArg], unit: spec.unit ?? ROW_UNIT, work: dim, countArg, strides, scratchArg });
     };
   }
   return out as unknown as SparseExports;
 }
 
 export function createSparseKernels(ex: SparseExports, heap: WasmHeap, pool?: KernelPool): SparseKernels {
+  for (const [name, params] of Object.entries(SPARSE_PARAMS)) {
+    const fn = (ex as unknown as Record<string, (...a: number[]) => unknown>)[name];
+    if (typeof fn !== 'function' || fn.length !== params.length) {
+      throw new Error(`wasm export ${name}: expected ${params.length} parameters (${params.join(', ')}), found ${fn?.length}`);
+    }
+  }
   return {
     ex: pool ? splitExports(ex, pool) : ex,
     alloc<T extends ArrayBufferView>(ctor: ArrayCtor<T>, n: number, what: string): T {
@@ -138,19 +219,4 @@ export function createSparseKernels(ex: SparseExports, heap: WasmHeap, pool?: Ke
       return new Float64Array(heap.memory.buffer, ptr, n);
     },
   };
-}
-
-/** Byte offsets of all arrays, or null if any is outside the memory. */
-export function ptrsOf(k: SparseKernels, ...arrays: (ArrayBufferView | null)[]): number[] | null {
-  const out: number[] = [];
-  for (const a of arrays) {
-    if (a === null) {
-      out.push(0);
-      continue;
-    }
-    const p = k.ptr(a);
-    if (p < 0) return null;
-    out.push(p);
-  }
-  return out;
 }

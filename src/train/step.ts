@@ -1,10 +1,13 @@
 // One training step, top to bottom (the path in DESIGN.md):
 // unique ids → gather → expand → forward → loss → backward → scatter-add → dense optimizer →
-// sparse update + write-back; ALPT adds a second pass through the fake-quantizer for ∂L/∂Δ.
+// sparse update + write-back. ALPT learns each row's step size Δ too, in one of two variants
+// (both spelled out in updateMain): two passes (alpt) — a second forward/backward through the
+// fake-quantized updated rows gives ∂L/∂Q for Δ; one pass (alpt-fast) — the first backward's
+// gradients stand in for ∂L/∂Q.
 
 import type { BatchLookup } from '../embedding/batch-lookup.js';
 import { EmbeddingInputs } from './embedding-inputs.js';
-import { isAdaptive, type EmbeddingTable } from '../embedding/table.js';
+import { learnsStepSizes, type EmbeddingTable, type LearnedStepSizeTable } from '../embedding/table.js';
 import type { CtrModel, ModelInputs } from '../models/model.js';
 import type { Backend } from '../kernels/backend.js';
 import { sigmoidCrossEntropy } from './loss.js';
@@ -120,17 +123,41 @@ export class StepRunner {
     const table = this.tables.main;
     const g = lk.scatter(dx0);
     const rec = this.keep(table, lk.rows, lk.count, table.dim, g);
-    if (!isAdaptive(table)) {
+    if (!learnsStepSizes(table)) {
+      // fp32, LPT (fixed Δ) and LSQ (fp32 master, its Δ learned inside update): one call
       table.update(lk.rows, lk.count, g, step);
       return;
     }
-    // ALPT: update the rows in float, then a second forward/backward through the fake-quantized
-    // updated rows gives ∂L/∂Q for the step sizes; then write back under the new Δ.
-    // (alpt-fast takes ∂L/∂Q from the first backward inside table.update(), no second pass.)
+    if (table.passes === 1) this.alptOnePass(table, g, step);
+    else this.alptTwoPass(table, g, inputs, labels, batch, step, rec);
+  }
+
+  /**
+   * ALPT one pass (alpt-fast): sparse optimizer on the rows, then Δ from the first backward's
+   * gradients taken as ∂L/∂Q of the updated rows, then write-back under the new Δ — no second
+   * forward; the table runs the three phases fused per row.
+   */
+  private alptOnePass(table: LearnedStepSizeTable, g: Float32Array, step: number): void {
+    const lk = this.mainLookup;
+    table.updateOnePass(lk.rows, lk.count, g, step);
+  }
+
+  /**
+   * ALPT two passes (alpt): stage → fake-quantize the staged rows under the current Δ → second
+   * forward/backward for ∂L/∂Q → Δ update → write-back under the new Δ (the last two fused).
+   */
+  private alptTwoPass(
+    table: LearnedStepSizeTable, g: Float32Array, inputs: ModelInputs, labels: Float32Array, batch: number, step: number,
+    rec?: SparseRecord,
+  ): void {
+    const lk = this.mainLookup;
+    // 1. stage: sparse optimizer on the rows in float, not yet written back
     table.stageUpdate(lk.rows, lk.count, g, step);
+    // 2. fake-quantize the staged rows, Q(w) = Δ·clip(round(w/Δ)), into the model's input
     this.timer?.start('alpt-pass');
     table.fakeQuantizeStaged(lk.vectors);
     lk.expand(lk.vectors, inputs.x0);
+    // 3. second forward/backward (no parameter gradients) for ∂L/∂Q of the staged rows
     const logits = this.model.forward(inputs, batch, true);
     const dlogits = this.dlogits.subarray(0, batch);
     sigmoidCrossEntropy(logits, labels, batch, dlogits);
@@ -138,8 +165,9 @@ export class StepRunner {
     const dq = this.model.backward(dlogits, batch).dx0;
     this.model.setParamGrads?.(true);
     const dqRows = lk.scatter(dq);
-    if (rec) rec.dq = dqRows.slice(0, lk.count * table.dim);
+    if (rec) rec.dq = dqRows.slice(0, lk.count * table.dim); // kept for a cluster worker's re-apply on a write conflict
+    // 4. Δ update from ∂L/∂Q, then 5. write-back under the new Δ (one pass over the rows)
     this.timer?.start('sparse');
-    table.updateStepsAndWriteBack(dqRows, step);
+    table.updateStepSizesAndWriteBack(dqRows, step);
   }
 }

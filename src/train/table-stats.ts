@@ -9,7 +9,7 @@ import { fromHalf } from '../quant/fp16.js';
 import { unpackRow } from '../quant/pack.js';
 
 /** Bin edges of the step-size histogram: 10^-5 … 10^0, three bins per decade (16 edges). */
-export const STEP_EDGES: number[] = Array.from({ length: 16 }, (_, k) => Number((10 ** (-5 + k / 3)).toPrecision(4)));
+export const STEP_SIZE_EDGES: number[] = Array.from({ length: 16 }, (_, k) => Number((10 ** (-5 + k / 3)).toPrecision(4)));
 
 export interface StepSizeHistogram {
   /** Bin edges; counts[0] is Δ < edges[0], counts[i] is edges[i-1] ≤ Δ < edges[i], the last is Δ ≥ the last edge. */
@@ -29,8 +29,8 @@ export interface CodeHistogram {
 }
 
 /** Per-row step sizes as numbers (f16 storage decoded), or null when the table has none per row. */
-function rowSteps(state: Record<string, ArrayBufferView>, rows: number): ArrayLike<number> | null {
-  const s = state.steps;
+function rowStepSizes(state: Record<string, ArrayBufferView>, rows: number): ArrayLike<number> | null {
+  const s = state.steps; // checkpoint name of the step sizes
   if (!s) return null;
   if (s instanceof Float32Array) return s.length === rows ? s : null;
   if (s instanceof Uint16Array && s.length === rows) {
@@ -42,15 +42,15 @@ function rowSteps(state: Record<string, ArrayBufferView>, rows: number): ArrayLi
 }
 
 export function stepSizeHistogram(table: EmbeddingTable, vocab: Vocab): StepSizeHistogram | undefined {
-  const steps = rowSteps(table.state(), vocab.totalRows);
-  if (!steps) return undefined;
-  const E = STEP_EDGES;
+  const stepSizes = rowStepSizes(table.state(), vocab.totalRows);
+  if (!stepSizes) return undefined;
+  const E = STEP_SIZE_EDGES;
   const fields = vocab.fieldNames.map((field, j) => {
     const a = vocab.fieldOffsets[j], n = vocab.fieldSizes[j];
     const counts = new Array<number>(E.length + 1).fill(0);
     const vals = new Float64Array(n);
     for (let r = 0; r < n; r++) {
-      const d = steps[a + r];
+      const d = stepSizes[a + r];
       vals[r] = d;
       let lo = 0, hi = E.length; // first edge > d
       while (lo < hi) {

@@ -14,6 +14,11 @@ function halfOf(t: PackedTableArrays): Float32Array | null {
   return t.stepSizes instanceof Uint16Array ? halfTable() : null;
 }
 
+/** Row r's step size: f32 as stored, or f16 bits widened through the half table. */
+function stepSizeAt(stepSizes: PackedTableArrays['stepSizes'], half: Float32Array | null, r: number): number {
+  return half !== null ? half[stepSizes[r]] : stepSizes[r];
+}
+
 export const jsTableKernels: TableKernels = {
   name: 'typescript',
 
@@ -39,7 +44,7 @@ export const jsTableKernels: TableKernels = {
     const half = halfOf(table);
     for (let i = 0; i < count; i++) {
       const r = rows[i];
-      dequantizeRow(codes, r * rb, d, b, half !== null ? half[stepSizes[r]] : stepSizes[r], out, i * d);
+      dequantizeRow(codes, r * rb, d, b, stepSizeAt(stepSizes, half, r), out, i * d);
     }
   },
 
@@ -48,7 +53,7 @@ export const jsTableKernels: TableKernels = {
     const half = halfOf(table);
     for (let i = 0; i < count; i++) {
       const r = rows[i];
-      const s = half !== null ? half[stepSizes[r]] : stepSizes[r];
+      const s = stepSizeAt(stepSizes, half, r);
       dequantizeRow(codes, r * rb, d, b, s, buf, 0);
       sparseOptimizerRow(opt, buf, 0, grads, i * d, r, d);
       quantizeRow(buf, 0, d, b, s, rounding.stochastic, roundingRowKey(rounding.rseed, step, r), codes, r * rb);
@@ -60,12 +65,12 @@ export const jsTableKernels: TableKernels = {
     const half = halfOf(table);
     for (let i = 0; i < count; i++) {
       const r = rows[i];
-      const s = half !== null ? half[stepSizes[r]] : stepSizes[r];
+      const s = stepSizeAt(stepSizes, half, r);
       dequantizeRow(codes, r * rb, d, b, s, buf, 0);
       sparseOptimizerRow(opt, buf, 0, grads, i * d, r, d);
       const ds = lsqBackward(buf, 0, grads, i * d, d, s, lsq.lo, lsq.hi, null, 0) * lsq.gscale;
       setPositiveStepSize(stepSizes, r, nextStepSize(stepSizeOpt, r, s, ds));
-      const ns = half !== null ? half[stepSizes[r]] : stepSizes[r];
+      const ns = stepSizeAt(stepSizes, half, r);
       quantizeRow(buf, 0, d, b, ns, rounding.stochastic, roundingRowKey(rounding.rseed, step, r), codes, r * rb);
     }
   },
@@ -77,7 +82,7 @@ export const jsTableKernels: TableKernels = {
     for (let i = 0; i < count; i++) {
       const r = rows[i];
       staged.rows[i] = r;
-      dequantizeRow(codes, r * rb, d, b, half !== null ? half[stepSizes[r]] : stepSizes[r], w, i * d);
+      dequantizeRow(codes, r * rb, d, b, stepSizeAt(stepSizes, half, r), w, i * d);
       sparseOptimizerRow(opt, w, i * d, grads, i * d, r, d);
     }
   },
@@ -87,7 +92,7 @@ export const jsTableKernels: TableKernels = {
     const half = halfOf(table);
     for (let i = 0; i < staged.count; i++) {
       const r = staged.rows[i];
-      fakeQuantize(staged.w, i * d, d, half !== null ? half[stepSizes[r]] : stepSizes[r], lsq.lo, lsq.hi, out, i * d);
+      fakeQuantize(staged.w, i * d, d, stepSizeAt(stepSizes, half, r), lsq.lo, lsq.hi, out, i * d);
     }
   },
 
@@ -96,7 +101,7 @@ export const jsTableKernels: TableKernels = {
     const half = halfOf(table);
     for (let i = 0; i < staged.count; i++) {
       const r = staged.rows[i];
-      const s = half !== null ? half[stepSizes[r]] : stepSizes[r];
+      const s = stepSizeAt(stepSizes, half, r);
       const ds = lsqBackward(staged.w, i * d, dq, i * d, d, s, lsq.lo, lsq.hi, null, 0) * lsq.gscale;
       setPositiveStepSize(stepSizes, r, nextStepSize(stepSizeOpt, r, s, ds));
     }
@@ -107,7 +112,7 @@ export const jsTableKernels: TableKernels = {
     const half = halfOf(table);
     for (let i = 0; i < staged.count; i++) {
       const r = staged.rows[i];
-      const s = half !== null ? half[stepSizes[r]] : stepSizes[r];
+      const s = stepSizeAt(stepSizes, half, r);
       quantizeRow(staged.w, i * d, d, b, s, rounding.stochastic, roundingRowKey(rounding.rseed, step, r), codes, r * rb);
     }
   },

@@ -231,6 +231,7 @@ test('memory report ≡ allocation log of the wasm memory (every table, optimize
     ex: k.ex,
     ptr: (a) => k.ptr(a),
     scratchF64: (n) => k.scratchF64(n),
+    used: () => k.used(),
     alloc(ctor, n, what) {
       const a = k.alloc(ctor, n, what);
       log.push({ what, bytes: a.byteLength });
@@ -289,6 +290,7 @@ test('wasm memory full: arrays fall back to the JS heap, said once on stderr and
     ex: k.ex,
     ptr: (a) => k.ptr(a),
     scratchF64: (n) => k.scratchF64(n),
+    used: () => k.used(),
     alloc(ctor, n, what) {
       if (left-- <= 0) throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
       return k.alloc(ctor, n, what);

@@ -34,7 +34,7 @@ async function counted(): Promise<{ k: SparseKernels; calls: Map<string, number>
       return fn(...a);
     };
   }
-  return { k: { ex: ex as unknown as SparseExports, alloc: (c, n, w) => base.alloc(c, n, w), ptr: (a) => base.ptr(a), scratchF64: (n) => base.scratchF64(n) }, calls };
+  return { k: { ex: ex as unknown as SparseExports, alloc: (c, n, w) => base.alloc(c, n, w), ptr: (a) => base.ptr(a), scratchF64: (n) => base.scratchF64(n), used: () => base.used() }, calls };
 }
 
 type Ctor<T> = new (n: number) => T;

@@ -3,6 +3,7 @@
 // table exactly as trained (packed codes + step sizes, or fp32 weights), the dense weights and
 // BatchNorm statistics, and the training summary. No optimizer state. A safetensors container
 // (see util/safetensors.ts), so a Python user can read codes and steps with `safetensors`.
+import { savedTableArray } from '../embedding/sharded-table.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InputSpec, Vocab, VocabKeys } from '../data/types.js';
@@ -104,7 +105,7 @@ export function frozenTableArrays(cfg: TrainConfig, rows: number, state: (name: 
 export function buildModelFile(src: ModelSource): { meta: ModelMeta; arrays: Record<string, TensorIn | ArrayBufferView> } {
   const w = src.weights;
   const rows = src.vocab.totalRows;
-  const { layout, arrays } = frozenTableArrays(src.config, rows, (n) => w[`table.main.${n}`]);
+  const { layout, arrays } = frozenTableArrays(src.config, rows, (n) => savedTableArray(w, 'table.main.', n));
   const out: Record<string, TensorIn | ArrayBufferView> = { ...arrays };
   const first = w['table.first.weights'];
   if (first) out['table.first.weights'] = { data: first, shape: [rows] };

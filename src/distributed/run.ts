@@ -16,6 +16,7 @@
 // decision) through the `abort` key or its expired heartbeat, and exit non-zero; the last
 // checkpoint (end of the last completed epoch) stays intact and `--resume` continues from it.
 
+import { ShardedTable } from '../embedding/sharded-table.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -156,6 +157,14 @@ export async function runDistributed(cfg: TrainConfig, o: DistributedOptions): P
 
     if (o.rank === 0) {
       trainer = new Trainer(cfg, data, backend, o.hooks);
+      for (const t of tableList(trainer.tables)) {
+        if (t instanceof ShardedTable) {
+          throw new Error(
+            `distributed training: the ${t.rows.toLocaleString('en-US')}-row table is split into ${t.shards.length} WebAssembly memories ` +
+              '(over ALPT_SHARD_BYTES), which the Redis row store does not support yet; use fewer rows (--hash-rows) or a lighter table (--memory-light)',
+          );
+        }
+      }
       let denseState: Record<string, Float32Array> | null = null;
       if (o.resume && ckptPath) {
         const { meta: m, arrays } = readTensorFile(ckptPath, 'checkpoint');

@@ -14,6 +14,8 @@ export interface Fp32TableOptions extends TableInitOptions {
 export class Fp32Table implements EmbeddingTable {
   readonly rows: number;
   readonly dim: number;
+  /** The first (global) row held: 0, or the start of this shard. */
+  readonly firstRow: number;
   readonly weights: Float32Array;
   readonly opt: SparseOptimizer;
   /** The kernels this table runs (WebAssembly when all its arrays are in the wasm memory). */
@@ -24,16 +26,17 @@ export class Fp32Table implements EmbeddingTable {
   constructor(o: Fp32TableOptions) {
     this.rows = o.rows;
     this.dim = o.dim;
+    this.firstRow = o.firstRow ?? 0;
     const alloc = this.alloc = allocatorOf(o.kernels);
     this.weights = alloc(Float32Array, o.rows * o.dim, 'fp32 embedding weights');
     this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim, alloc);
-    this.arrays = { weights: this.weights, dim: this.dim };
+    this.arrays = { weights: this.weights, dim: this.dim, firstRow: this.firstRow };
     this.kernels = tableKernelsFor(o.kernels, [this.weights, this.opt.m, this.opt.v]);
     const key = initTableKey(o.seed, o.tableId ?? 0), std = o.initStd ?? DEFAULT_INIT_STD;
     // in wasm memory the rows are drawn on all threads (the init is a pure function of the row)
     const wp = o.kernels ? o.kernels.ptr(this.weights) : -1;
-    if (wp >= 0 && o.rows > 0) o.kernels!.ex.initF32(key, o.dim, std, 1, o.rows, wp);
-    else drawRows(key, 0, o.rows, o.dim, std, this.weights);
+    if (wp >= 0 && o.rows > 0) o.kernels!.ex.initF32(key, o.dim, std, this.firstRow + 1, o.rows, wp);
+    else drawRows(key, this.firstRow, o.rows, o.dim, std, this.weights);
   }
 
   gather(rows: Int32Array, count: number, out: Float32Array): void {

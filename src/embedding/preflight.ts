@@ -98,6 +98,11 @@ export interface PreflightInput {
   tables: { name: string; shape: TableShape }[];
   /** Whether the backend places table arrays in its WebAssembly memory. */
   wasm: boolean;
+  /**
+   * Whether the backend gives a table too large for its memory row shards in memories of their
+   * own (Backend.newSparseShard): then nothing falls back and there is no warning.
+   */
+  shards?: boolean;
   /** Bytes already in the wasm memory (model, buffers). */
   wasmUsed?: number;
   /** What the user can change, shown in the refusal: table → alternative shapes with a label. */
@@ -123,7 +128,7 @@ export function preflight(p: PreflightInput): PreflightResult {
     `${rows.toLocaleString('en-US')} rows × ${e.bytesPerRow.toFixed(1)} bytes/row (codes ${(e.codes / rows).toFixed(1)}, Δ ${(e.steps / rows).toFixed(1)}, ` +
     `optimizer ${(e.optimizerState / rows).toFixed(1)}, step optimizer ${(e.stepOptimizerState / rows).toFixed(1)}${e.master ? `, fp32 master ${(e.master / rows).toFixed(1)}` : ''})`;
   const res: PreflightResult = { bytes, available };
-  if (p.wasm && bytes + (p.wasmUsed ?? 0) > WASM_MEMORY_LIMIT) {
+  if (p.wasm && !p.shards && bytes + (p.wasmUsed ?? 0) > WASM_MEMORY_LIMIT) {
     res.wasmWarning = `the tables need ${gib(bytes)}, more than the ${gib(WASM_MEMORY_LIMIT)} WebAssembly memory can hold` +
       `${p.wasmUsed ? ` next to the ${gib(p.wasmUsed)} already in it` : ''}: arrays that do not fit go to the JS heap and their table runs the TypeScript kernels (several times slower)`;
   }

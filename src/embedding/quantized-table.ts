@@ -47,6 +47,8 @@ export class QuantizedTable implements EmbeddingTable {
   readonly dim: number;
   readonly bits: number;
   readonly rowBytes: number;
+  /** The first (global) row held: 0, or the start of this shard. */
+  readonly firstRow: number;
   readonly stochastic: boolean;
   readonly stepSizeMode: StepSizeMode;
   readonly codes: Uint8Array;
@@ -75,6 +77,7 @@ export class QuantizedTable implements EmbeddingTable {
     this.dim = o.dim;
     this.bits = o.bits;
     this.rowBytes = rowBytes(o.dim, o.bits);
+    this.firstRow = o.firstRow ?? 0;
     this.lsq = { lo: qLow(o.bits), hi: qHigh(o.bits), gscale: lsqGradScale(o.dim, o.bits) };
     this.stochastic = (o.rounding ?? 'stochastic') === 'stochastic';
     this.stepSizeMode = o.stepSizeMode ?? 'fixed';
@@ -90,7 +93,9 @@ export class QuantizedTable implements EmbeddingTable {
     this.stepSizes = new StepSizeStore(o.stepDtype ?? 'f32', o.rows, alloc);
     this.opt = new SparseOptimizer(o.optimizer, o.rows, o.dim, alloc);
     this.rowBuf = alloc(Float32Array, o.dim, 'row buffer');
-    this.arrays = { codes: this.codes, stepSizes: this.stepSizes.array, dim: this.dim, bits: this.bits, rowBytes: this.rowBytes };
+    this.arrays = {
+      codes: this.codes, stepSizes: this.stepSizes.array, dim: this.dim, bits: this.bits, rowBytes: this.rowBytes, firstRow: this.firstRow,
+    };
 
     // ---- init: Δ0 from the init draw, then the packed codes of the same draw (step 0's rounding)
     this.initStepSize = this.initialize(o, tableId);
@@ -120,24 +125,27 @@ export class QuantizedTable implements EmbeddingTable {
     const bufPtr = k ? k.ptr(this.rowBuf) : -1;
     const wasm = k !== null && codesPtr >= 0 && bufPtr >= 0 && o.rows > 0;
     let initStepSize = o.initStep;
+    const first = this.firstRow;
     if (initStepSize === undefined) {
+      // Δ0 from the first rows of the whole table (a shard draws them too: its Δ0 is the table's)
+      const tableRows = o.tableRows ?? o.rows;
       let sums: Float64Array | undefined;
       if (wasm) {
-        const rows = initMeanRows(o.rows);
+        const rows = initMeanRows(tableRows);
         sums = k.scratchF64(initBlocks(rows));
         k.ex.initAbsSums(key, o.dim, std, 1, rows, k.ptr(sums), bufPtr);
       }
-      initStepSize = initialStepSize(initMeanAbs(key, o.rows, o.dim, std, sums), o.bits);
+      initStepSize = initialStepSize(initMeanAbs(key, tableRows, o.dim, std, sums), o.bits);
     }
     this.stepSizes.fill(initStepSize);
     if (o.rows === 0) return initStepSize;
     const step = this.stepSizes.get(0); // Δ0 as stored (f16 step sizes round it)
     if (wasm) {
-      k.ex.initQuant(key, o.dim, std, 1, o.rows, codesPtr, this.rowBytes, o.bits, step, this.rseed, bufPtr);
+      k.ex.initQuant(key, o.dim, std, first + 1, o.rows, codesPtr, this.rowBytes, o.bits, step, this.rseed, bufPtr);
     } else {
       for (let r = 0; r < o.rows; r++) {
-        drawRowAt(key, r, o.dim, std, this.rowBuf, 0);
-        quantizeRow(this.rowBuf, 0, o.dim, o.bits, step, true, roundingRowKey(this.rseed, 0, r), this.codes, r * this.rowBytes);
+        drawRowAt(key, first + r, o.dim, std, this.rowBuf, 0);
+        quantizeRow(this.rowBuf, 0, o.dim, o.bits, step, true, roundingRowKey(this.rseed, 0, first + r), this.codes, r * this.rowBytes);
       }
     }
     return initStepSize;

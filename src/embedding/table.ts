@@ -48,6 +48,14 @@ export interface TableInitOptions {
   /** Initial weights N(0, initStd²); default 0.01. */
   initStd?: number;
   optimizer: SparseOptimizerConfig;
+  /**
+   * A shard of a larger table (src/embedding/sharded-table.ts): this table holds rows
+   * [firstRow, firstRow + rows) of a table of tableRows rows. Row ids passed in stay global, and
+   * init and rounding draws use them, so a sharded table trains bit for bit like a whole one.
+   * Default 0 and rows.
+   */
+  firstRow?: number;
+  tableRows?: number;
 }
 
 /** Options of tables with step sizes Δ (LPT, ALPT, LSQ); the keys are the config keys. */
@@ -77,6 +85,11 @@ export interface EmbeddingTable {
   /** Named typed arrays that fully describe the table (for checkpoints); load() restores them. */
   state(): Record<string, ArrayBufferView>;
   load(state: Record<string, ArrayBufferView>): void;
+  /**
+   * One array of state() over all rows, where state() does not hold it whole (a sharded table
+   * joins its shards' parts: a copy). Use tableArray(t, name).
+   */
+  array?(name: string): ArrayBufferView | undefined;
   /** Change the sparse optimizer's learning rate (step LR schedule). */
   setLearningRate?(lr: number): void;
 }
@@ -118,4 +131,9 @@ export function learnsStepSizes(t: EmbeddingTable): t is LearnedStepSizeTable {
 /** True for ALPT's two-pass variant only (alpt-fast runs in one pass). */
 export function isAdaptive(t: EmbeddingTable): t is AdaptiveStepTable {
   return learnsStepSizes(t) && t.passes === 2;
+}
+
+/** Array `name` of a table's state over all its rows (codes, steps, weights …), or undefined. */
+export function tableArray(t: EmbeddingTable, name: string): ArrayBufferView | undefined {
+  return t.array ? t.array(name) : t.state()[name];
 }

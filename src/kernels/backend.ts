@@ -42,6 +42,12 @@ export interface Backend {
    * (src/kernels/table-kernels.ts) over them.
    */
   readonly sparse?: SparseKernels;
+  /**
+   * Embedding kernels over a new WebAssembly memory of their own (4 GiB more), running on the
+   * backend's threads: where a table too large for one memory places a row shard
+   * (src/embedding/sharded-table.ts). Released with the backend.
+   */
+  newSparseShard?(): SparseKernels;
   /** Release workers and memory. */
   dispose(): void;
 }

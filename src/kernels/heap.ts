@@ -19,6 +19,11 @@ export class WasmHeap {
     this.view = this.refresh();
   }
 
+  /** Bytes in use (the bump pointer). */
+  get used(): number {
+    return this.top;
+  }
+
   /** Reserves bytes (zero-filled: fresh memory) and returns the byte offset. */
   reserve(bytes: number): number {
     const ptr = this.top;

@@ -73,6 +73,8 @@ export interface SparseKernels {
   ptr(a: ArrayBufferView | null | undefined): number;
   /** A transient f64 array in the wasm memory (one reusable region: valid until the next call). */
   scratchF64(n: number): Float64Array;
+  /** Bytes of the memory in use (everything allocated so far). */
+  used(): number;
 }
 
 /**
@@ -214,6 +216,7 @@ export function createSparseKernels(ex: SparseExports, heap: WasmHeap, pool?: Ke
     ptr(a) {
       return a ? heap.ptrOf(a) : -1;
     },
+    used: () => heap.used,
     scratchF64(n: number): Float64Array {
       const ptr = heap.stage(Math.max(n * 8, 8));
       return new Float64Array(heap.memory.buffer, ptr, n);

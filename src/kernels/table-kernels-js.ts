@@ -23,97 +23,109 @@ export const jsTableKernels: TableKernels = {
   name: 'typescript',
 
   gatherFp32({ table, rows, count, out }) {
-    const d = table.dim, w = table.weights;
+    const d = table.dim, w = table.weights, f = table.firstRow ?? 0;
     for (let i = 0; i < count; i++) {
-      const o = rows[i] * d;
+      const o = (rows[i] - f) * d;
       const p = i * d;
       for (let j = 0; j < d; j++) out[p + j] = w[o + j]; // no subarray views: no per-row allocation
     }
   },
 
   updateFp32({ table, rows, count, grads, opt }) {
-    const d = table.dim;
+    const d = table.dim, f = table.firstRow ?? 0;
     for (let i = 0; i < count; i++) {
-      const r = rows[i];
+      const r = rows[i] - f;
       sparseOptimizerRow(opt, table.weights, r * d, grads, i * d, r, d);
     }
   },
 
   gatherPacked({ table, rows, count, out }) {
     const { dim: d, rowBytes: rb, bits: b, codes, stepSizes } = table;
+    const f = table.firstRow ?? 0;
     const half = halfOf(table);
     for (let i = 0; i < count; i++) {
       const r = rows[i];
-      dequantizeRow(codes, r * rb, d, b, stepSizeAt(stepSizes, half, r), out, i * d);
+      const l = r - f; // index into this shard's arrays
+      dequantizeRow(codes, l * rb, d, b, stepSizeAt(stepSizes, half, l), out, i * d);
     }
   },
 
   updatePacked({ table, rows, count, grads, opt, rounding, step, scratch: buf }) {
     const { dim: d, rowBytes: rb, bits: b, codes, stepSizes } = table;
+    const f = table.firstRow ?? 0;
     const half = halfOf(table);
     for (let i = 0; i < count; i++) {
       const r = rows[i];
-      const s = stepSizeAt(stepSizes, half, r);
-      dequantizeRow(codes, r * rb, d, b, s, buf, 0);
-      sparseOptimizerRow(opt, buf, 0, grads, i * d, r, d);
-      quantizeRow(buf, 0, d, b, s, rounding.stochastic, roundingRowKey(rounding.rseed, step, r), codes, r * rb);
+      const l = r - f; // index into this shard's arrays
+      const s = stepSizeAt(stepSizes, half, l);
+      dequantizeRow(codes, l * rb, d, b, s, buf, 0);
+      sparseOptimizerRow(opt, buf, 0, grads, i * d, l, d);
+      quantizeRow(buf, 0, d, b, s, rounding.stochastic, roundingRowKey(rounding.rseed, step, r), codes, l * rb);
     }
   },
 
   updatePackedOnePass({ table, rows, count, grads, opt, lsq, stepSizeOpt, rounding, step, scratch: buf }) {
     const { dim: d, rowBytes: rb, bits: b, codes, stepSizes } = table;
+    const f = table.firstRow ?? 0;
     const half = halfOf(table);
     for (let i = 0; i < count; i++) {
       const r = rows[i];
-      const s = stepSizeAt(stepSizes, half, r);
-      dequantizeRow(codes, r * rb, d, b, s, buf, 0);
-      sparseOptimizerRow(opt, buf, 0, grads, i * d, r, d);
+      const l = r - f; // index into this shard's arrays
+      const s = stepSizeAt(stepSizes, half, l);
+      dequantizeRow(codes, l * rb, d, b, s, buf, 0);
+      sparseOptimizerRow(opt, buf, 0, grads, i * d, l, d);
       const ds = lsqBackward(buf, 0, grads, i * d, d, s, lsq.lo, lsq.hi, null, 0) * lsq.gscale;
-      setPositiveStepSize(stepSizes, r, nextStepSize(stepSizeOpt, r, s, ds));
-      const ns = stepSizeAt(stepSizes, half, r);
-      quantizeRow(buf, 0, d, b, ns, rounding.stochastic, roundingRowKey(rounding.rseed, step, r), codes, r * rb);
+      setPositiveStepSize(stepSizes, l, nextStepSize(stepSizeOpt, l, s, ds));
+      const ns = stepSizeAt(stepSizes, half, l);
+      quantizeRow(buf, 0, d, b, ns, rounding.stochastic, roundingRowKey(rounding.rseed, step, r), codes, l * rb);
     }
   },
 
   stagePacked({ table, rows, count, grads, opt, staged }) {
     const { dim: d, rowBytes: rb, bits: b, codes, stepSizes } = table;
+    const f = table.firstRow ?? 0;
     const half = halfOf(table);
     const w = staged.w;
     for (let i = 0; i < count; i++) {
       const r = rows[i];
+      const l = r - f; // index into this shard's arrays
       staged.rows[i] = r;
-      dequantizeRow(codes, r * rb, d, b, stepSizeAt(stepSizes, half, r), w, i * d);
-      sparseOptimizerRow(opt, w, i * d, grads, i * d, r, d);
+      dequantizeRow(codes, l * rb, d, b, stepSizeAt(stepSizes, half, l), w, i * d);
+      sparseOptimizerRow(opt, w, i * d, grads, i * d, l, d);
     }
   },
 
   fakeQuantizeStaged({ table, staged, lsq, out }) {
-    const d = table.dim, stepSizes = table.stepSizes;
+    const d = table.dim, stepSizes = table.stepSizes, f = table.firstRow ?? 0;
     const half = halfOf(table);
     for (let i = 0; i < staged.count; i++) {
       const r = staged.rows[i];
-      fakeQuantize(staged.w, i * d, d, stepSizeAt(stepSizes, half, r), lsq.lo, lsq.hi, out, i * d);
+      const l = r - f; // index into this shard's arrays
+      fakeQuantize(staged.w, i * d, d, stepSizeAt(stepSizes, half, l), lsq.lo, lsq.hi, out, i * d);
     }
   },
 
   updateStepSizesStaged({ table, staged, dq, lsq, stepSizeOpt }) {
-    const d = table.dim, stepSizes = table.stepSizes;
+    const d = table.dim, stepSizes = table.stepSizes, f = table.firstRow ?? 0;
     const half = halfOf(table);
     for (let i = 0; i < staged.count; i++) {
       const r = staged.rows[i];
-      const s = stepSizeAt(stepSizes, half, r);
+      const l = r - f; // index into this shard's arrays
+      const s = stepSizeAt(stepSizes, half, l);
       const ds = lsqBackward(staged.w, i * d, dq, i * d, d, s, lsq.lo, lsq.hi, null, 0) * lsq.gscale;
-      setPositiveStepSize(stepSizes, r, nextStepSize(stepSizeOpt, r, s, ds));
+      setPositiveStepSize(stepSizes, l, nextStepSize(stepSizeOpt, l, s, ds));
     }
   },
 
   writeBackStaged({ table, staged, rounding, step }) {
     const { dim: d, rowBytes: rb, bits: b, codes, stepSizes } = table;
+    const f = table.firstRow ?? 0;
     const half = halfOf(table);
     for (let i = 0; i < staged.count; i++) {
       const r = staged.rows[i];
-      const s = stepSizeAt(stepSizes, half, r);
-      quantizeRow(staged.w, i * d, d, b, s, rounding.stochastic, roundingRowKey(rounding.rseed, step, r), codes, r * rb);
+      const l = r - f; // index into this shard's arrays
+      const s = stepSizeAt(stepSizes, half, l);
+      quantizeRow(staged.w, i * d, d, b, s, rounding.stochastic, roundingRowKey(rounding.rseed, step, r), codes, l * rb);
     }
   },
 

@@ -5,7 +5,8 @@
 // (ids, gradients, outputs) are not all in the memory runs in TypeScript instead, with identical results.
 
 import type { SparseKernels } from './sparse.js';
-import type { PackedTableArrays, TableKernels } from './table-kernels.js';
+import type { PackedTableArrays, SparseOptimizerArgs, TableKernels } from './table-kernels.js';
+import { OPT_ROWWISE } from './sparse.js';
 import { jsTableKernels as js } from './table-kernels-js.js';
 
 const cache = new WeakMap<SparseKernels, TableKernels>();
@@ -23,99 +24,123 @@ export function wasmTableKernels(k: SparseKernels): TableKernels {
 function createWasmTableKernels(k: SparseKernels): TableKernels {
   /** Byte offset of a, 0 for null, or −1 if a lives outside the memory. */
   const at = (a: ArrayBufferView | null): number => (a === null ? 0 : k.ptr(a));
-  /** Byte offset of the step sizes, + 1 when they are f16 (assembly/sparse.ts loadStep). */
-  const stepSizesAt = (t: PackedTableArrays): number => {
-    const p = k.ptr(t.stepSizes);
-    return p < 0 ? p : t.stepSizes instanceof Uint16Array ? p + 1 : p; // 64-byte aligned; no bit op: offsets reach 2^32
-  };
   const inMemory = (...ps: number[]): boolean => {
     for (const p of ps) if (p < 0) return false;
     return true;
   };
+  /**
+   * The base address a kernel indexes with global row ids: for a shard holding rows from
+   * firstRow, p − firstRow·stride. wasm32 addresses are u32 arithmetic mod 2^32, so a base below 0
+   * (passed as a negative number, converted mod 2^32) lands on the shard's own bytes for its rows.
+   */
+  const rebase = (p: number, first: number, stride: number): number => {
+    if (first === 0 || p <= 0) return p; // 0: no such array
+    const b = p - first * stride;
+    if (b % 2 ** 32 === 0) throw new Error('table shard: a rebased array address is 0 mod 2^32 (would read as "absent"); change the shard size');
+    return b;
+  };
+  /** Rebased step sizes, + 1 when they are f16 (assembly/sparse.ts loadStep). */
+  const stepSizesAt = (t: PackedTableArrays, p: number): number => {
+    const half = t.stepSizes instanceof Uint16Array;
+    return rebase(p, t.firstRow ?? 0, half ? 2 : 4) + (half ? 1 : 0); // 64-byte aligned; no bit op: offsets reach 2^32
+  };
+  /** Rebased optimizer moments: per row dim f32 (Adam, Adagrad) or one f32 (row-wise Adagrad). */
+  const momentAt = (p: number, first: number, opt: SparseOptimizerArgs, dim: number): number =>
+    rebase(p, first, opt.kind === OPT_ROWWISE ? 4 : 4 * dim);
 
   return {
     name: 'wasm',
 
     gatherFp32(a) {
-      const w = at(a.table.weights), rows = at(a.rows), out = at(a.out);
+      const t = a.table, f = t.firstRow ?? 0;
+      const w = at(t.weights), rows = at(a.rows), out = at(a.out);
       if (a.count <= 0 || !inMemory(w, rows, out)) return js.gatherFp32(a);
-      k.ex.gatherF32(w, a.table.dim, rows, a.count, out);
+      k.ex.gatherF32(rebase(w, f, 4 * t.dim), t.dim, rows, a.count, out);
     },
 
     updateFp32(a) {
-      const { opt } = a;
-      const w = at(a.table.weights), rows = at(a.rows), grads = at(a.grads), m = at(opt.m), v = at(opt.v);
+      const { table: t, opt } = a;
+      const f = t.firstRow ?? 0;
+      const w = at(t.weights), rows = at(a.rows), grads = at(a.grads), m = at(opt.m), v = at(opt.v);
       if (a.count <= 0 || !inMemory(w, rows, grads, m, v)) return js.updateFp32(a);
-      k.ex.updateF32(w, a.table.dim, rows, a.count, grads, opt.kind, m, v, opt.rate, 1 - opt.beta1, 1 - opt.beta2, opt.eps);
+      k.ex.updateF32(rebase(w, f, 4 * t.dim), t.dim, rows, a.count, grads, opt.kind, momentAt(m, f, opt, t.dim), momentAt(v, f, opt, t.dim),
+        opt.rate, 1 - opt.beta1, 1 - opt.beta2, opt.eps);
     },
 
     gatherPacked(a) {
-      const t = a.table;
-      const codes = at(t.codes), steps = stepSizesAt(t), rows = at(a.rows), out = at(a.out);
+      const t = a.table, f = t.firstRow ?? 0;
+      const codes = at(t.codes), steps = at(t.stepSizes), rows = at(a.rows), out = at(a.out);
       if (a.count <= 0 || !inMemory(codes, steps, rows, out)) return js.gatherPacked(a);
-      k.ex.gatherQuant(codes, t.rowBytes, t.bits, t.dim, steps, rows, a.count, out);
+      k.ex.gatherQuant(rebase(codes, f, t.rowBytes), t.rowBytes, t.bits, t.dim, stepSizesAt(t, steps), rows, a.count, out);
     },
 
     updatePacked(a) {
       const { table: t, opt, rounding } = a;
-      const codes = at(t.codes), steps = stepSizesAt(t), rows = at(a.rows), grads = at(a.grads);
+      const f = t.firstRow ?? 0;
+      const codes = at(t.codes), steps = at(t.stepSizes), rows = at(a.rows), grads = at(a.grads);
       const m = at(opt.m), v = at(opt.v), buf = at(a.scratch);
       if (a.count <= 0 || !inMemory(codes, steps, rows, grads, m, v, buf)) return js.updatePacked(a);
-      k.ex.updateQuant(codes, t.rowBytes, t.bits, t.dim, steps, rows, a.count, grads,
-        opt.kind, m, v, opt.rate, 1 - opt.beta1, 1 - opt.beta2, opt.eps,
+      k.ex.updateQuant(rebase(codes, f, t.rowBytes), t.rowBytes, t.bits, t.dim, stepSizesAt(t, steps), rows, a.count, grads,
+        opt.kind, momentAt(m, f, opt, t.dim), momentAt(v, f, opt, t.dim), opt.rate, 1 - opt.beta1, 1 - opt.beta2, opt.eps,
         +rounding.stochastic, rounding.rseed, a.step, buf);
     },
 
     updatePackedOnePass(a) {
       const { table: t, opt, lsq, stepSizeOpt: so, rounding } = a;
-      const codes = at(t.codes), steps = stepSizesAt(t), rows = at(a.rows), grads = at(a.grads);
+      const f = t.firstRow ?? 0;
+      const codes = at(t.codes), steps = at(t.stepSizes), rows = at(a.rows), grads = at(a.grads);
       const m = at(opt.m), v = at(opt.v), sm = at(so.m), sv = at(so.v), buf = at(a.scratch);
       if (a.count <= 0 || !inMemory(codes, steps, rows, grads, m, v, sm, sv, buf)) return js.updatePackedOnePass(a);
-      k.ex.updateLearnQuant(codes, t.rowBytes, t.bits, t.dim, steps, rows, a.count, grads,
-        opt.kind, m, v, opt.rate, 1 - opt.beta1, 1 - opt.beta2, opt.eps,
-        lsq.lo, lsq.hi, lsq.gscale, so.kind, sm, sv, so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps,
+      k.ex.updateLearnQuant(rebase(codes, f, t.rowBytes), t.rowBytes, t.bits, t.dim, stepSizesAt(t, steps), rows, a.count, grads,
+        opt.kind, momentAt(m, f, opt, t.dim), momentAt(v, f, opt, t.dim), opt.rate, 1 - opt.beta1, 1 - opt.beta2, opt.eps,
+        lsq.lo, lsq.hi, lsq.gscale, so.kind, rebase(sm, f, 4), rebase(sv, f, 4), so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps,
         +rounding.stochastic, rounding.rseed, a.step, buf);
     },
 
     stagePacked(a) {
       const { table: t, opt, staged } = a;
-      const codes = at(t.codes), steps = stepSizesAt(t), rows = at(a.rows), grads = at(a.grads);
+      const f = t.firstRow ?? 0;
+      const codes = at(t.codes), steps = at(t.stepSizes), rows = at(a.rows), grads = at(a.grads);
       const m = at(opt.m), v = at(opt.v), sw = at(staged.w), sr = at(staged.rows);
       if (!inMemory(codes, steps, rows, grads, m, v, sw, sr)) return js.stagePacked(a);
-      k.ex.stageQuant(codes, t.rowBytes, t.bits, t.dim, steps, rows, a.count, grads,
-        opt.kind, m, v, opt.rate, 1 - opt.beta1, 1 - opt.beta2, opt.eps, sw, sr);
+      k.ex.stageQuant(rebase(codes, f, t.rowBytes), t.rowBytes, t.bits, t.dim, stepSizesAt(t, steps), rows, a.count, grads,
+        opt.kind, momentAt(m, f, opt, t.dim), momentAt(v, f, opt, t.dim), opt.rate, 1 - opt.beta1, 1 - opt.beta2, opt.eps, sw, sr);
     },
 
     fakeQuantizeStaged(a) {
       const { table: t, staged, lsq } = a;
-      const steps = stepSizesAt(t), sw = at(staged.w), sr = at(staged.rows), out = at(a.out);
+      const steps = at(t.stepSizes), sw = at(staged.w), sr = at(staged.rows), out = at(a.out);
       if (staged.count <= 0 || !inMemory(steps, sw, sr, out)) return js.fakeQuantizeStaged(a);
-      k.ex.fakeQuantStaged(sw, sr, staged.count, t.dim, steps, lsq.lo, lsq.hi, out);
+      k.ex.fakeQuantStaged(sw, sr, staged.count, t.dim, stepSizesAt(t, steps), lsq.lo, lsq.hi, out);
     },
 
     updateStepSizesStaged(a) {
       const { table: t, staged, lsq, stepSizeOpt: so } = a;
-      const steps = stepSizesAt(t), sw = at(staged.w), sr = at(staged.rows), dq = at(a.dq), sm = at(so.m), sv = at(so.v);
+      const f = t.firstRow ?? 0;
+      const steps = at(t.stepSizes), sw = at(staged.w), sr = at(staged.rows), dq = at(a.dq), sm = at(so.m), sv = at(so.v);
       if (staged.count <= 0 || !inMemory(steps, sw, sr, dq, sm, sv)) return js.updateStepSizesStaged(a);
-      k.ex.stepsStaged(sw, sr, staged.count, t.dim, dq, steps, lsq.lo, lsq.hi, lsq.gscale,
-        so.kind, sm, sv, so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps);
+      k.ex.stepsStaged(sw, sr, staged.count, t.dim, dq, stepSizesAt(t, steps), lsq.lo, lsq.hi, lsq.gscale,
+        so.kind, rebase(sm, f, 4), rebase(sv, f, 4), so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps);
     },
 
     writeBackStaged(a) {
       const { table: t, staged, rounding } = a;
-      const codes = at(t.codes), steps = stepSizesAt(t), sw = at(staged.w), sr = at(staged.rows);
+      const f = t.firstRow ?? 0;
+      const codes = at(t.codes), steps = at(t.stepSizes), sw = at(staged.w), sr = at(staged.rows);
       if (staged.count <= 0 || !inMemory(codes, steps, sw, sr)) return js.writeBackStaged(a);
-      k.ex.writeBackQuant(sw, sr, staged.count, codes, t.rowBytes, t.bits, t.dim, steps, +rounding.stochastic, rounding.rseed, a.step);
+      k.ex.writeBackQuant(sw, sr, staged.count, rebase(codes, f, t.rowBytes), t.rowBytes, t.bits, t.dim, stepSizesAt(t, steps),
+        +rounding.stochastic, rounding.rseed, a.step);
     },
 
     updateStepSizesAndWriteBack(a) {
       const { table: t, staged, lsq, stepSizeOpt: so, rounding } = a;
-      const codes = at(t.codes), steps = stepSizesAt(t), sw = at(staged.w), sr = at(staged.rows), dq = at(a.dq);
+      const f = t.firstRow ?? 0;
+      const codes = at(t.codes), steps = at(t.stepSizes), sw = at(staged.w), sr = at(staged.rows), dq = at(a.dq);
       const sm = at(so.m), sv = at(so.v);
       if (staged.count <= 0 || !inMemory(codes, steps, sw, sr, dq, sm, sv)) return js.updateStepSizesAndWriteBack(a);
-      k.ex.stepsWriteBackStaged(sw, sr, staged.count, t.dim, dq, steps, lsq.lo, lsq.hi, lsq.gscale,
-        so.kind, sm, sv, so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps,
-        codes, t.rowBytes, t.bits, +rounding.stochastic, rounding.rseed, a.step);
+      k.ex.stepsWriteBackStaged(sw, sr, staged.count, t.dim, dq, stepSizesAt(t, steps), lsq.lo, lsq.hi, lsq.gscale,
+        so.kind, rebase(sm, f, 4), rebase(sv, f, 4), so.lr, so.rate, 1 - so.beta1, 1 - so.beta2, so.eps,
+        rebase(codes, f, t.rowBytes), t.rowBytes, t.bits, +rounding.stochastic, rounding.rseed, a.step);
     },
 
     prepareRows(a) {

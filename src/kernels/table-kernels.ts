@@ -26,12 +26,21 @@ export interface PackedTableArrays {
   readonly dim: number;
   readonly bits: number;
   readonly rowBytes: number;
+  /**
+   * The table row held at index 0 of these arrays (default 0). A shard of a larger table holds rows
+   * [firstRow, firstRow + its rows): row ids passed to the kernels stay global (rounding draws are
+   * keyed by them), and every per-row array — codes, step sizes, optimizer states — is indexed
+   * by row − firstRow.
+   */
+  readonly firstRow?: number;
 }
 
 /** An fp32 table's storage: weights [rows × dim]. */
 export interface Fp32TableArrays {
   readonly weights: Float32Array;
   readonly dim: number;
+  /** As PackedTableArrays.firstRow. */
+  readonly firstRow?: number;
 }
 
 /** LSQ fake-quantizer constants of a table: code range [lo, hi] and the gradient scale of Δ. */

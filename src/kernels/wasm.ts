@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Backend } from './backend.js';
 import { WasmHeap } from './heap.js';
 import { createWasmOps } from './ops-wasm.js';
-import { createSparseKernels, type SparseExports } from './sparse.js';
+import { createSparseKernels, type SparseExports, type SparseKernels } from './sparse.js';
 import { KernelPool } from './pool.js';
 import { ctlLength, GEN, paramsLength, QUIT, setThreadScratch, type KernelExports } from './shared.js';
 
@@ -69,6 +69,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const workers = await Promise.all(
     Array.from({ length: threads - 1 }, (_, w) => startWorker(module, memory, ctlBuf, paramsBuf, w + 1, threads)),
   );
+  const shards: KernelShard[] = [];
 
   const checkLength = (name: string, arr: Float32Array, need: number): void => {
     if (arr.length < need) throw new RangeError(`gemm: ${name} has ${arr.length} elements, needs ${need}`);
@@ -83,6 +84,12 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     alloc: (n: number) => heap.alloc(n),
     ops: createWasmOps(heap, pool),
     sparse: createSparseKernels(instance.exports as unknown as SparseExports, heap, pool),
+    newSparseShard() {
+      if (disposed) throw new Error('newSparseShard on a disposed backend');
+      const shard = createKernelShard(module, threads);
+      shards.push(shard);
+      return shard.sparse;
+    },
     gemm(transA, transB, m, n, k, alpha, a, b, beta, c, bias) {
       if (disposed) throw new Error('gemm on a disposed backend');
       checkLength('A', a, m * k);
@@ -113,6 +120,52 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     dispose() {
       if (disposed) return;
       disposed = true;
+      Atomics.store(ctl, QUIT, 1);
+      Atomics.store(ctl, GEN, (Atomics.load(ctl, GEN) + 1) | 0);
+      Atomics.notify(ctl, GEN);
+      for (const w of workers) void w.terminate();
+      for (const sh of shards) sh.dispose();
+    },
+  };
+}
+
+/** One more WebAssembly memory with its own kernel instances and workers (a table shard's home). */
+interface KernelShard {
+  sparse: SparseKernels;
+  dispose(): void;
+}
+
+/**
+ * A memory of its own (up to 4 GiB more) with the kernel module instantiated over it on the main
+ * thread and in threads − 1 workers of its own, so a shard's gathers and updates run on all
+ * threads like the main memory's. Synchronous (tables are built synchronously): the workers are
+ * told the generation to start from, so a job posted before they are up is still theirs; idle,
+ * they sleep in Atomics.wait.
+ */
+function createKernelShard(module: WebAssembly.Module, threads: number): KernelShard {
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const ex = instance.exports as unknown as KernelExports;
+  const heap = new WasmHeap(memory, ex.heapBase());
+  const ctlBuf = new SharedArrayBuffer(4 * ctlLength(threads));
+  const paramsBuf = new SharedArrayBuffer(8 * paramsLength(threads));
+  const ctl = new Int32Array(ctlBuf);
+  const params = new Float64Array(paramsBuf);
+  for (let t = 0; t < threads; t++) setThreadScratch(params, t, heap.reserve(ex.scratchBytes()));
+  const workers = Array.from({ length: threads - 1 }, (_, w) => {
+    const worker = new Worker(WORKER_URL, { workerData: { module, memory, ctl: ctlBuf, params: paramsBuf, index: w + 1, threads, gen0: 0 } });
+    worker.unref();
+    // a worker that dies would leave the main thread waiting for its share: fail loudly instead
+    worker.on('error', (e) => {
+      process.stderr.write(`alpt: table shard kernel worker failed: ${(e as Error).message}\n`);
+      process.exit(70);
+    });
+    return worker;
+  });
+  const pool = new KernelPool(ex, threads, ctl, params);
+  return {
+    sparse: createSparseKernels(instance.exports as unknown as SparseExports, heap, pool),
+    dispose() {
       Atomics.store(ctl, QUIT, 1);
       Atomics.store(ctl, GEN, (Atomics.load(ctl, GEN) + 1) | 0);
       Atomics.notify(ctl, GEN);

@@ -11,6 +11,8 @@ interface Init {
   params: SharedArrayBuffer;
   index: number;
   threads: number;
+  /** Set when the creator posts jobs without waiting for 'ready': the generation before any job. */
+  gen0?: number;
 }
 
 const init = workerData as Init;
@@ -23,7 +25,7 @@ const argBuf: number[] = [];
 const SPIN = 20000;
 
 // Read the generation before announcing readiness: a job posted right after 'ready' must count as new.
-let seen = Atomics.load(ctl, GEN);
+let seen = init.gen0 ?? Atomics.load(ctl, GEN);
 parentPort!.postMessage('ready');
 for (;;) {
   let gen = Atomics.load(ctl, GEN);

@@ -25,7 +25,7 @@ export function checkRunMemory(cfg: TrainConfig, rows: number, backend: Backend,
     { label: `--embedding ${q} --bits 2 --memory-light`, shape: light(2) },
     ...hashAlternative(cfg, rows, numFields, light(4), q),
   ];
-  const r = preflight({ tables, wasm: backend.sparse !== undefined, alternatives });
+  const r = preflight({ tables, wasm: backend.sparse !== undefined, shards: backend.newSparseShard !== undefined, alternatives });
   if (r.wasmWarning) process.stderr.write(`alpt: warning: ${r.wasmWarning}\n`);
 }
 

@@ -4,7 +4,7 @@
 // tens of numbers per field.
 
 import type { Vocab } from '../data/types.js';
-import type { EmbeddingTable } from '../embedding/table.js';
+import { tableArray, type EmbeddingTable } from '../embedding/table.js';
 import { fromHalf } from '../quant/fp16.js';
 import { unpackRow } from '../quant/pack.js';
 
@@ -29,8 +29,8 @@ export interface CodeHistogram {
 }
 
 /** Per-row step sizes as numbers (f16 storage decoded), or null when the table has none per row. */
-function rowStepSizes(state: Record<string, ArrayBufferView>, rows: number): ArrayLike<number> | null {
-  const s = state.steps; // checkpoint name of the step sizes
+function rowStepSizes(table: EmbeddingTable, rows: number): ArrayLike<number> | null {
+  const s = tableArray(table, 'steps'); // checkpoint name of the step sizes
   if (!s) return null;
   if (s instanceof Float32Array) return s.length === rows ? s : null;
   if (s instanceof Uint16Array && s.length === rows) {
@@ -42,7 +42,7 @@ function rowStepSizes(state: Record<string, ArrayBufferView>, rows: number): Arr
 }
 
 export function stepSizeHistogram(table: EmbeddingTable, vocab: Vocab): StepSizeHistogram | undefined {
-  const stepSizes = rowStepSizes(table.state(), vocab.totalRows);
+  const stepSizes = rowStepSizes(table, vocab.totalRows);
   if (!stepSizes) return undefined;
   const E = STEP_SIZE_EDGES;
   const fields = vocab.fieldNames.map((field, j) => {
@@ -67,7 +67,7 @@ export function stepSizeHistogram(table: EmbeddingTable, vocab: Vocab): StepSize
 }
 
 export function codeHistogram(table: EmbeddingTable, vocab: Vocab, dim: number, bits: number): CodeHistogram | undefined {
-  const codes = table.state().codes;
+  const codes = tableArray(table, 'codes');
   if (!(codes instanceof Uint8Array) || bits < 1 || bits > 8) return undefined;
   const rb = Math.ceil((dim * bits) / 8);
   if (codes.length < vocab.totalRows * rb) return undefined;

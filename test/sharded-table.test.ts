@@ -189,3 +189,65 @@ test('TypeScript kernels with firstRow: a shard table without wasm ≡ the rows 
   shard.gather(uniq, uniq.length, out2);
   bitsEqual(out, out2, 'gather');
 });
+
+test('training end to end with the table in shards ≡ whole: AUC, checkpoint, model file, resume', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { writeSynthetic } = await import('../src/data/index.js');
+  const { loadRunData } = await import('../src/train/run.js');
+  const { Trainer } = await import('../src/train/trainer.js');
+  const { DEFAULTS } = await import('../src/train/config.js');
+  const { readTensorFile } = await import('../src/util/tensor-file.js');
+  const tmp = mkdtempSync(join(tmpdir(), 'alpt-shard-'));
+  const dir = join(tmp, 'synth');
+  await writeSynthetic({ dir, rows: 6000, validRows: 1000, testRows: 1000, seed: 3, cardinality: 400 });
+  const base = {
+    ...DEFAULTS, progress: 'none' as const, cacheDir: join(tmp, 'cache'), data: dir, format: 'criteo' as const, model: 'dcn',
+    embedding: 'alpt' as const, bits: 4, mlp: [32, 16], batch: 1000, seed: 9, patience: 5,
+  };
+  const data = await loadRunData(base);
+  const b = await be();
+  const run = (out: string, epochs: number, shardBytes: string | undefined, resume = false) => {
+    const prev = process.env.ALPT_SHARD_BYTES;
+    if (shardBytes) process.env.ALPT_SHARD_BYTES = shardBytes;
+    else delete process.env.ALPT_SHARD_BYTES;
+    try {
+      const t = new Trainer({ ...base, epochs, out: join(tmp, out) }, data, b);
+      if (resume) t.resume(join(tmp, out, 'checkpoint.alpt'));
+      return { trainer: t, summary: t.fit() };
+    } finally {
+      if (prev === undefined) delete process.env.ALPT_SHARD_BYTES;
+      else process.env.ALPT_SHARD_BYTES = prev;
+    }
+  };
+  const whole = run('whole', 2, undefined);
+  const perRow = whole.trainer.tables.main.memory().total;
+  const small = String(Math.ceil(perRow / 3)); // 3 shards
+  const sharded = run('sharded', 2, small);
+  assert.ok(sharded.trainer.tables.main instanceof ShardedTable);
+  assert.equal((sharded.trainer.tables.main as ShardedTable).shards.length, 3);
+  assert.ok(!(whole.trainer.tables.main instanceof ShardedTable));
+  assert.equal(sharded.summary.test_auc, whole.summary.test_auc);
+  assert.equal(sharded.summary.test_logloss, whole.summary.test_logloss);
+  assert.equal(sharded.summary.table_bytes_per_row, whole.summary.table_bytes_per_row);
+  // checkpoints: per-shard tensors, which join into the whole run's
+  const cw = readTensorFile(join(tmp, 'whole', 'checkpoint.alpt')).arrays;
+  const cs = readTensorFile(join(tmp, 'sharded', 'checkpoint.alpt')).arrays;
+  for (const [k, v] of Object.entries(cw)) {
+    const at = k.indexOf('table.main.'); // also best.table.main.* (the best epoch's snapshot)
+    if (at < 0) bitsEqual(v, cs[k], k);
+    else bitsEqual(v, savedTableArray(cs, k.slice(0, at + 11), k.slice(at + 11)), k);
+  }
+  // the model file is the same whole-table file
+  const mw = readTensorFile(join(tmp, 'whole', 'model.alpt')).arrays;
+  const ms = readTensorFile(join(tmp, 'sharded', 'model.alpt')).arrays;
+  assert.deepEqual(Object.keys(ms).sort(), Object.keys(mw).sort());
+  for (const k of Object.keys(mw)) bitsEqual(mw[k], ms[k], `model file ${k}`);
+  // resume a sharded run: 1 epoch, then on to 2 ≡ the uninterrupted sharded run
+  run('part', 1, small);
+  const resumed = run('part', 2, small, true);
+  assert.equal(resumed.summary.test_auc, sharded.summary.test_auc);
+  const cr = readTensorFile(join(tmp, 'part', 'checkpoint.alpt')).arrays;
+  for (const [k, v] of Object.entries(cs)) bitsEqual(v, cr[k], `resumed ${k}`);
+});

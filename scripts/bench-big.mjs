@@ -6,7 +6,9 @@
 //   3. the 200.2 M-row table (26 × 7,700,000 rows): init time, step time, peak RSS, bytes/row from the
 //      memory report, checkpoint write and read (streamed, checksummed) — then prints a Markdown table.
 // Usage: node scripts/bench-big.mjs [--steps 200] [--threads 2] [--rows-per-field 7700000] [--dir /tmp/alpt-bench-big]
-//        [--extra "--memory-light"]  (the table settings; default --memory-light: 14 bytes/row at 4 bits)
+//        [--extra "--memory-light"]  (the table settings; default --memory-light: 14 bytes/row at 4 bits;
+//        --extra "--sparse-optimizer rowwise-adagrad --sparse-lr 0.05": f32 Δ + Adam on Δ, 24 bytes/row = 4.8 GB,
+//        which runs in two row shards of their own WebAssembly memories)
 import { spawnSync } from 'node:child_process';
 import { cpus, totalmem, freemem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -66,9 +68,9 @@ for (const [label, rpf] of [['1M', 38462], ['200M', bigRows]]) {
 const [small, big] = results;
 const gb = (b) => (b / 1e9).toFixed(2);
 console.log(`
-| rows | table bytes/row | table GB | init s | init s/GB | step ms (median) | lookup ms | sparse ms | ALPT pass ms | rows touched | peak RSS MiB | ckpt GB | write s (GB/s) | read s (GB/s) |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
-${results.map((r) => `| ${r.rows.toLocaleString('en')} | ${r.table_bytes_per_row} | ${gb(r.table.total)} | ${r.init_s} | ${(r.init_s / (r.table.total / 1e9)).toFixed(1)} | ${r.step_ms} | ${r.phases_ms.lookup} | ${r.phases_ms.sparse} | ${r.phases_ms['alpt-pass'] ?? '–'} | ${(r.rows_touched ?? 0).toLocaleString('en')} | ${r.peak_rss_mib} | ${gb(r.checkpoint.bytes)} | ${r.checkpoint.write_s} (${r.checkpoint.write_gb_per_s}) | ${r.checkpoint.read_s} (${r.checkpoint.read_gb_per_s}) |`).join('\n')}
+| rows | table bytes/row | memories | table GB | init s | init s/GB | step ms (median) | lookup ms | sparse ms | ALPT pass ms | rows touched | peak RSS MiB | ckpt GB | write s (GB/s) | read s (GB/s) |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+${results.map((r) => `| ${r.rows.toLocaleString('en')} | ${r.table_bytes_per_row} | ${r.table_memories} | ${gb(r.table.total)} | ${r.init_s} | ${(r.init_s / (r.table.total / 1e9)).toFixed(1)} | ${r.step_ms} | ${r.phases_ms.lookup} | ${r.phases_ms.sparse} | ${r.phases_ms['alpt-pass'] ?? '–'} | ${(r.rows_touched ?? 0).toLocaleString('en')} | ${r.peak_rss_mib} | ${gb(r.checkpoint.bytes)} | ${r.checkpoint.write_s} (${r.checkpoint.write_gb_per_s}) | ${r.checkpoint.read_s} (${r.checkpoint.read_gb_per_s}) |`).join('\n')}
 
 200 M / 1 M step time: ${(big.step_ms / small.step_ms).toFixed(2)}×; lookup ${(big.phases_ms.lookup / small.phases_ms.lookup).toFixed(2)}×, sparse update ${(big.phases_ms.sparse / small.phases_ms.sparse).toFixed(2)}×.
 fp32 (${fp32.join(' ')}): exit ${refused.status} after ${refused.wall.toFixed(1)} s — ${refused.stderr.trim().split('\n')[0]}`);

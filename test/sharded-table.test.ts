@@ -213,7 +213,7 @@ test('training end to end with the table in shards ≡ whole: AUC, checkpoint, m
     if (shardBytes) process.env.ALPT_SHARD_BYTES = shardBytes;
     else delete process.env.ALPT_SHARD_BYTES;
     try {
-      const t = new Trainer({ ...base, epochs, out: join(tmp, out) }, data, b);
+      const t = new Trainer({ ...base, epochs, out: join(tmp, out) }, data, b, {}, { resuming: resume }); // resuming: no init drawn
       if (resume) t.resume(join(tmp, out, 'checkpoint.alpt'));
       return { trainer: t, summary: t.fit() };
     } finally {

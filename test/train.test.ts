@@ -56,7 +56,7 @@ test('resume from a checkpoint reproduces an uninterrupted run bit for bit', asy
     const base: TrainConfig = { ...DEFAULTS, ...quiet, data: await synth(), format: 'criteo', model: 'dcn', embedding: 'alpt', bits: 4, mlp: [32, 16], batch: 1000, dropout: 0.1, seed: 3, patience: 5 };
     const whole = new Trainer({ ...base, epochs: 3, out: join(tmp, 'whole') }, data, backend).fit();
     new Trainer({ ...base, epochs: 2, out: join(tmp, 'part') }, data, backend).fit();
-    const resumed = new Trainer({ ...base, epochs: 3, out: join(tmp, 'part') }, data, backend);
+    const resumed = new Trainer({ ...base, epochs: 3, out: join(tmp, 'part') }, data, backend, {}, { resuming: true }); // tables not initialised: all loaded
     resumed.resume(join(tmp, 'part', 'checkpoint.alpt'));
     const again = resumed.fit();
     assert.equal(again.test_auc, whole.test_auc);

@@ -90,7 +90,7 @@ function createWholeTable(
 ): EmbeddingTable {
   const base = {
     rows: at.rows, dim: o.dim, seed: o.seed, tableId: o.tableId, initStd: o.initStd, optimizer: o.optimizer, kernels,
-    firstRow: at.firstRow, tableRows: at.tableRows,
+    firstRow: at.firstRow, tableRows: at.tableRows, init: o.init,
   };
   const stepSizes = { stepLr: o.stepLr, stepLrScale: o.stepLrScale, stepOptimizer: o.stepOptimizer, initStep: o.initStep };
   switch (o.method) {

@@ -35,6 +35,7 @@ export class Fp32Table implements EmbeddingTable {
     const key = initTableKey(o.seed, o.tableId ?? 0), std = o.initStd ?? DEFAULT_INIT_STD;
     // in wasm memory the rows are drawn on all threads (the init is a pure function of the row)
     const wp = o.kernels ? o.kernels.ptr(this.weights) : -1;
+    if (o.init === false) return; // load() fills the weights
     if (wp >= 0 && o.rows > 0) o.kernels!.ex.initF32(key, o.dim, std, this.firstRow + 1, o.rows, wp);
     else drawRows(key, this.firstRow, o.rows, o.dim, std, this.weights);
   }

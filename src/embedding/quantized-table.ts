@@ -98,8 +98,12 @@ export class QuantizedTable implements EmbeddingTable {
     };
 
     // ---- init: Δ0 from the init draw, then the packed codes of the same draw (step 0's rounding)
-    this.initStepSize = this.initialize(o, tableId);
-    if (!(this.initStepSize > 0)) throw new RangeError(`initial step size must be > 0, got ${this.initStepSize}`);
+    if (o.init === false) {
+      this.initStepSize = o.initStep ?? 1; // placeholder until load() sets the checkpoint's Δ0
+    } else {
+      this.initStepSize = this.initialize(o, tableId);
+      if (!(this.initStepSize > 0)) throw new RangeError(`initial step size must be > 0, got ${this.initStepSize}`);
+    }
 
     this.stepLr = o.stepLr ?? DEFAULT_STEP_SIZE_LR;
     this.stepLrScale = o.stepLrScale ?? 'relative';

@@ -56,6 +56,11 @@ export interface TableInitOptions {
    */
   firstRow?: number;
   tableRows?: number;
+  /**
+   * false: leave the arrays zero (and Δ0 unset) because load() is about to overwrite them all — a
+   * resumed run does not spend minutes drawing a multi-GB init it then discards. Default true.
+   */
+  init?: boolean;
 }
 
 /** Options of tables with step sizes Δ (LPT, ALPT, LSQ); the keys are the config keys. */

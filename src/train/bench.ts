@@ -2,6 +2,7 @@
 // median step time after warm-up, samples/s and a per-phase breakdown. Not a test: numbers only
 // mean something next to another run measured on the same machine at the same time.
 
+import { ShardedTable } from '../embedding/sharded-table.js';
 import type { Backend } from '../kernels/backend.js';
 import type { KernelProfile } from '../kernels/profile.js';
 import { Batcher, type LoadedData, type Vocab } from '../data/index.js';
@@ -51,6 +52,7 @@ export interface BenchResult {
   init_s: number;
   /** Embedding table bytes per row, from its memory report; the report itself. */
   table_bytes_per_row: number;
+  table_memories: number;
   table: MemoryReport;
   /** Bytes of the batch lookups' scratch (O(batch), none per row). */
   lookup_bytes: number;
@@ -182,6 +184,8 @@ export function benchTraining(partial: Partial<TrainConfig>, o: BenchOptions, ba
     init_s: +initS.toFixed(2),
     table_bytes_per_row: trainer.tables.main.memory().bytesPerRow,
     table: trainer.tables.main.memory(),
+    // WebAssembly memories the table lives in (1: the main memory; more: row shards of their own)
+    table_memories: trainer.tables.main instanceof ShardedTable ? trainer.tables.main.shards.length : 1,
     lookup_bytes: trainer.runner.inputs.mainLookup.bytes() + (trainer.runner.inputs.firstLookup?.bytes() ?? 0),
     peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
     ids: zipf ? `zipf(${o.zipfExponent ?? 1.05})` : 'uniform',

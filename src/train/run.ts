@@ -71,7 +71,7 @@ export async function train(partial: Partial<TrainConfig>, opts: RunOptions = {}
   const data = opts.data ? withValidFraction(opts.data, cfg) : await loadRunData(cfg);
   const backend = opts.backend ?? (await createBackend({ kind: cfg.backend, threads: cfg.threads || undefined }));
   try {
-    const trainer = new Trainer(cfg, data, backend, opts.hooks);
+    const trainer = new Trainer(cfg, data, backend, opts.hooks, { resuming: opts.resume !== undefined });
     if (opts.resume) trainer.resume(opts.resume);
     return trainer.fit();
   } finally {

@@ -129,6 +129,8 @@ export class Trainer {
     readonly data: LoadedData,
     readonly backend: Backend,
     readonly hooks: TrainerHooks = {},
+    /** resuming: resume() follows at once, so the tables skip drawing an init it would overwrite. */
+    opts: { resuming?: boolean } = {},
   ) {
     const { vocab } = data;
     const numFields = vocab.fieldSizes.length;
@@ -150,13 +152,14 @@ export class Trainer {
         stepDtype: cfg.stepDtype,
         lsqPerRow: cfg.lsqPerRow,
         initStep: cfg.initStep,
+        init: !opts.resuming,
         backend,
       }),
     };
     if (this.model.usesFirstOrder) {
       // The first-order weights are one float per feature value: kept fp32 (a per-row step for a
       // single code would cost more than it saves), and counted in the memory report.
-      this.tables.first = createTable({ method: 'fp32', rows: vocab.totalRows, dim: 1, bits: 32, seed: cfg.seed + 7919, initStd: cfg.initStd, optimizer: sparse, backend });
+      this.tables.first = createTable({ method: 'fp32', rows: vocab.totalRows, dim: 1, bits: 32, seed: cfg.seed + 7919, initStd: cfg.initStd, optimizer: sparse, backend, init: !opts.resuming });
     }
     this.dense = createDenseOptimizer(this.model.params(), cfg, backend);
     this.runner = new StepRunner(backend, this.model, this.tables, this.dense, numFields, this.timer);

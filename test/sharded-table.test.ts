@@ -10,6 +10,7 @@ import { AlptTable } from '../src/embedding/quantized-table.js';
 import { isAdaptive, learnsStepSizes, tableArray, type EmbeddingTable, type SparseOptimizerName } from '../src/embedding/table.js';
 import type { StepSizeDtype, StepSizeOptimizerName } from '../src/embedding/steps.js';
 import type { Backend } from '../src/kernels/backend.js';
+import type { SparseKernels } from '../src/kernels/sparse.js';
 import { createWasmBackend } from '../src/kernels/wasm.js';
 import { CounterRng } from '../src/util/rng.js';
 
@@ -144,6 +145,30 @@ for (const c of CASES) {
     assert.throws(() => whole.load(st), /missing|checkpoint/);
   });
 }
+
+test('a sharded table\'s memory report ≡ every byte allocated in its shards\' memories', async () => {
+  const b = await be();
+  let logged = 0;
+  const counting: Backend = Object.assign(Object.create(b) as Backend, {
+    newSparseShard(): SparseKernels {
+      const k = b.newSparseShard!();
+      return { ...k, alloc: (ctor, n, what) => {
+        const a = k.alloc(ctor, n, what);
+        logged += a.byteLength;
+        return a;
+      } } as SparseKernels;
+    },
+  });
+  for (const c of CASES) {
+    logged = 0;
+    const whole = make(b, c, 2 ** 40);
+    const t = make(counting, c, Math.ceil(whole.memory().total / 3));
+    assert.ok(t instanceof ShardedTable);
+    trainBoth(b, whole, t, 2); // per-batch buffers grow during steps: counted too
+    const m = t.memory();
+    assert.equal(m.total + m.scratch, logged, `${c.method} ${c.optimizer}: report ${m.total} + scratch ${m.scratch} vs allocated ${logged}`);
+  }
+});
 
 test('a sharded table refuses ids outside its rows, and a checkpoint of another layout', async () => {
   const b = await be();

@@ -70,6 +70,8 @@ export class QuantizedTable implements EmbeddingTable {
   private readonly stagedRows: StagedRows = { w: new Float32Array(0), rows: new Int32Array(0), count: 0 };
   private readonly k: SparseKernels | null;
   private readonly alloc: Allocator;
+  /** Bytes of every staging buffer placed in the kernels' memory (outgrown ones are never freed there). */
+  private stagingBytes = 0;
 
   constructor(o: QuantizedTableOptions) {
     checkBits(o.bits);
@@ -245,7 +247,10 @@ export class QuantizedTable implements EmbeddingTable {
 
   /** A staging buffer (in the kernels' memory when there are kernels; never freed there, grown by 1.5×). */
   private scratch<T extends ArrayBufferView>(ctor: new (n: number) => T, n: number, what: string): T {
-    return this.k ? this.alloc(ctor, n, what) : new ctor(n);
+    if (!this.k) return new ctor(n);
+    const a = this.alloc(ctor, n, what);
+    this.stagingBytes += a.byteLength;
+    return a;
   }
 
   /** Number of rows currently staged. */
@@ -272,7 +277,7 @@ export class QuantizedTable implements EmbeddingTable {
       steps: this.stepSizes.bytes(),
       optimizerState: this.opt.bytes(),
       stepOptimizerState: this.stepSizeOpt ? this.stepSizeOpt.bytes() : 0,
-      scratch: bytesOf(this.rowBuf, this.stagedRows.w, this.stagedRows.rows),
+      scratch: bytesOf(this.rowBuf) + (this.k ? this.stagingBytes : bytesOf(this.stagedRows.w, this.stagedRows.rows)),
       fallbacks: this.alloc.fallbacks,
     });
   }

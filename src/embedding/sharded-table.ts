@@ -53,6 +53,8 @@ export class ShardedTable implements EmbeddingTable {
   private readonly runs: Runs = [];
   private stagedRuns: Runs = [];
   private stagedCount = 0;
+  /** Bytes of every per-shard batch buffer allocated (outgrown ones stay in the bump-allocated memories). */
+  private bufferBytes = 0;
 
   constructor(o: ShardedTableOptions) {
     if (!(o.shardRows >= 1) || !Number.isSafeInteger(o.shardRows)) throw new RangeError(`shardRows must be a positive integer, got ${o.shardRows}`);
@@ -156,7 +158,7 @@ export class ShardedTable implements EmbeddingTable {
     const parts = this.shards.map((sh) => sh.table.memory());
     const sum = (k: 'codes' | 'steps' | 'optimizerState' | 'stepOptimizerState' | 'master' | 'scratch'): number =>
       parts.reduce((s, p) => s + p[k], 0);
-    const own = this.shards.reduce((s, sh) => s + bytesOf(sh.ids, sh.vals), 0);
+    const own = this.bufferBytes;
     return memoryReport(this.rows, this.dim, {
       codes: sum('codes'), steps: sum('steps'), optimizerState: sum('optimizerState'),
       stepOptimizerState: sum('stepOptimizerState'), master: sum('master'), scratch: sum('scratch') + own,
@@ -250,6 +252,7 @@ export class ShardedTable implements EmbeddingTable {
     const cap = Math.max(n, Math.ceil(sh.ids.length * 1.5), 256);
     sh.ids = sh.k.alloc(Int32Array, cap, 'shard batch rows');
     sh.vals = sh.k.alloc(Float32Array, cap * this.dim, 'shard batch vectors');
+    this.bufferBytes += bytesOf(sh.ids, sh.vals);
   }
 }
 

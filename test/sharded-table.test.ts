@@ -256,6 +256,10 @@ test('training end to end with the table in shards ≡ whole: AUC, checkpoint, m
   assert.equal(sharded.summary.test_auc, whole.summary.test_auc);
   assert.equal(sharded.summary.test_logloss, whole.summary.test_logloss);
   assert.equal(sharded.summary.table_bytes_per_row, whole.summary.table_bytes_per_row);
+  // the summary also counts the vocabulary's raw keys (grow with the rows) and the O(batch) lookup scratch
+  assert.ok(data.vocabKeys);
+  assert.equal(whole.summary.vocab_bytes, data.vocabKeys.bytes.byteLength + data.vocabKeys.ends.byteLength);
+  assert.ok(whole.summary.lookup_bytes > 0 && whole.summary.lookup_bytes < 2e6, `lookup bytes ${whole.summary.lookup_bytes}`);
   // checkpoints: per-shard tensors, which join into the whole run's
   const cw = readTensorFile(join(tmp, 'whole', 'checkpoint.alpt')).arrays;
   const cs = readTensorFile(join(tmp, 'sharded', 'checkpoint.alpt')).arrays;

@@ -62,6 +62,12 @@ export interface TrainSummary {
   table_bytes_per_row: number;
   memory: MemoryReport;
   first_order_bytes: number;
+  /**
+   * Bytes of the vocabulary's raw keys held for the model file (grows with the rows; 0 with
+   * --hash-rows, which stores no keys), and of the batch lookups' scratch (O(batch), none per row).
+   */
+  vocab_bytes: number;
+  lookup_bytes: number;
   params: number;
   rows: number;
   fields: number;
@@ -332,6 +338,8 @@ export class Trainer {
       table_bytes_per_row: mem.bytesPerRow,
       memory: mem,
       first_order_bytes: firstMem,
+      vocab_bytes: (this.data.vocabKeys?.bytes.byteLength ?? 0) + (this.data.vocabKeys?.ends.byteLength ?? 0),
+      lookup_bytes: this.runner.inputs.mainLookup.bytes() + (this.runner.inputs.firstLookup?.bytes() ?? 0),
       params: this.paramCount(),
       rows: this.data.vocab.totalRows,
       fields: this.data.vocab.fieldSizes.length,

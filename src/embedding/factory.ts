@@ -9,6 +9,7 @@ import type { SparseKernels } from '../kernels/sparse.js';
 import { ShardedTable, type ShardTable } from './sharded-table.js';
 import { estimateTable } from './preflight.js';
 import { WASM_MEMORY_LIMIT } from './preflight.js';
+import { fallbackLog } from './memory.js';
 
 /**
  * Largest table (bytes of its per-row arrays) kept in one WebAssembly memory; larger ones are
@@ -73,6 +74,11 @@ export function createTable(o: CreateTableOptions): EmbeddingTable {
     });
     const shardRows = shardRowsFor(o.rows, est.total, o.shardBytes ?? shardBytesLimit(), be.sparse.used());
     if (shardRows > 0) {
+      const n = Math.ceil(o.rows / shardRows);
+      fallbackLog.write(
+        `alpt: the ${o.rows.toLocaleString('en-US')}-row table (${(est.total / 2 ** 30).toFixed(2)} GiB) is split into ${n} row shards ` +
+          `of ${shardRows.toLocaleString('en-US')} rows, each in a WebAssembly memory of its own\n`,
+      );
       const newKernels = be.newSparseShard.bind(be);
       return new ShardedTable({
         rows: o.rows, dim: o.dim, shardRows, newKernels,

@@ -8,7 +8,7 @@ import { tableKernelsFor, type TableKernels } from '../kernels/table-kernels.js'
 import { allocatorOf, bytesOf, type Allocator } from './memory.js';
 
 export class BatchLookup {
-  /** Unique row ids of the current batch, in first-seen order: rows[0..count). */
+  /** Unique row ids of the current batch, in first-seen order (grouped by shard for a sharded table): rows[0..count). */
   rows: Int32Array = new Int32Array(0);
   count = 0;
   /** For every (example, field) slot, the index of its row in `rows`. */
@@ -23,6 +23,10 @@ export class BatchLookup {
    */
   private hash: Int32Array = new Int32Array(0);
   private capLog2 = 0;
+
+  /** groupByShard's scratch (O(batch), JS heap): new index of each unique row, and the rows before reordering. */
+  private order: Int32Array = new Int32Array(0);
+  private rowsCopy: Int32Array = new Int32Array(0);
 
   /** The batch's ids, copied into the kernels' memory (or the JS heap) before prepare. */
   private ids: Int32Array = new Int32Array(0);
@@ -39,7 +43,7 @@ export class BatchLookup {
 
   /** Bytes of this lookup's scratch (all O(batch × fields), none per table row). */
   bytes(): number {
-    return bytesOf(this.hash, this.ids, this.inverse, this.rows, this.vectors, this.grads);
+    return bytesOf(this.hash, this.ids, this.inverse, this.rows, this.vectors, this.grads, this.order, this.rowsCopy);
   }
 
   /** Map ids[batch×fields] to unique rows. */
@@ -53,6 +57,39 @@ export class BatchLookup {
     });
     if (c < 0) throw new RangeError(`embedding id ${ids[-c - 1]} out of range [0, ${nRows})`);
     this.count = c;
+    const shardRows = (this.table as { shardRows?: number }).shardRows;
+    if (shardRows !== undefined && nRows > shardRows) this.groupByShard(shardRows);
+  }
+
+  /**
+   * A table in row shards (ShardedTable) copies rows to and from its shards' memories in runs of
+   * consecutive rows of one shard: reorder the unique rows so each shard's are contiguous (a stable
+   * counting sort; inverse remapped), one run per shard. Every per-row result is unchanged: rows
+   * are updated independently, and a row's slot gradients are still summed in slot order.
+   */
+  private groupByShard(shardRows: number): void {
+    const n = this.count, rows = this.rows;
+    const shards = Math.ceil(this.table.rows / shardRows);
+    const start = new Int32Array(shards + 1);
+    for (let i = 0; i < n; i++) start[Math.floor(rows[i] / shardRows) + 1]++;
+    let used = 0;
+    for (let s = 1; s <= shards; s++) if (start[s] > 0) used++;
+    if (used <= 1) return;
+    for (let s = 0; s < shards; s++) start[s + 1] += start[s];
+    if (this.order.length < n) {
+      this.order = new Int32Array(Math.max(n, this.inverse.length));
+      this.rowsCopy = new Int32Array(this.order.length);
+    }
+    const order = this.order, copy = this.rowsCopy;
+    copy.set(rows.subarray(0, n));
+    for (let i = 0; i < n; i++) {
+      const r = copy[i];
+      const j = start[Math.floor(r / shardRows)]++;
+      order[i] = j;
+      rows[j] = r;
+    }
+    const inv = this.inverse;
+    for (let i = 0; i < this.slots; i++) inv[i] = order[inv[i]];
   }
 
   /** Gather the unique rows from the table and expand them to x[slots×dim] (row-major by slot). */

@@ -7,8 +7,7 @@ import type { StepSizeDtype } from './steps.js';
 import type { Backend } from '../kernels/backend.js';
 import type { SparseKernels } from '../kernels/sparse.js';
 import { ShardedTable, type ShardTable } from './sharded-table.js';
-import { estimateTable } from './preflight.js';
-import { WASM_MEMORY_LIMIT } from './preflight.js';
+import { estimateTable, WASM_MEMORY_LIMIT } from './preflight.js';
 import { fallbackLog } from './memory.js';
 
 /**

@@ -55,16 +55,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const wantFma = opts.fma ?? process.env.ALPT_WASM_FMA !== '0';
   const fmaModule = wantFma ? await loadKernelModule(true) : undefined;
   const module = fmaModule ?? (await loadKernelModule(false))!;
-  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  const ex = instance.exports as unknown as KernelExports;
-  const heap = new WasmHeap(memory, ex.heapBase());
-
-  const ctlBuf = new SharedArrayBuffer(4 * ctlLength(threads));
-  const paramsBuf = new SharedArrayBuffer(8 * paramsLength(threads));
-  const ctl = new Int32Array(ctlBuf);
-  const params = new Float64Array(paramsBuf);
-  for (let t = 0; t < threads; t++) setThreadScratch(params, t, heap.reserve(ex.scratchBytes()));
+  const { memory, instance, ex, heap, ctlBuf, paramsBuf, ctl, params } = kernelMemory(module, threads);
 
   const workers = await Promise.all(
     Array.from({ length: threads - 1 }, (_, w) => startWorker(module, memory, ctlBuf, paramsBuf, w + 1, threads)),
@@ -129,6 +120,20 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   };
 }
 
+/** A shared memory with the kernel module instantiated over it, its heap, and a pool's control and job blocks. */
+function kernelMemory(module: WebAssembly.Module, threads: number) {
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const ex = instance.exports as unknown as KernelExports;
+  const heap = new WasmHeap(memory, ex.heapBase());
+  const ctlBuf = new SharedArrayBuffer(4 * ctlLength(threads));
+  const paramsBuf = new SharedArrayBuffer(8 * paramsLength(threads));
+  const ctl = new Int32Array(ctlBuf);
+  const params = new Float64Array(paramsBuf);
+  for (let t = 0; t < threads; t++) setThreadScratch(params, t, heap.reserve(ex.scratchBytes()));
+  return { memory, instance, ex, heap, ctlBuf, paramsBuf, ctl, params };
+}
+
 /** One more WebAssembly memory with its own kernel instances and workers (a table shard's home). */
 interface KernelShard {
   sparse: SparseKernels;
@@ -143,15 +148,7 @@ interface KernelShard {
  * they sleep in Atomics.wait.
  */
 function createKernelShard(module: WebAssembly.Module, threads: number): KernelShard {
-  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const ex = instance.exports as unknown as KernelExports;
-  const heap = new WasmHeap(memory, ex.heapBase());
-  const ctlBuf = new SharedArrayBuffer(4 * ctlLength(threads));
-  const paramsBuf = new SharedArrayBuffer(8 * paramsLength(threads));
-  const ctl = new Int32Array(ctlBuf);
-  const params = new Float64Array(paramsBuf);
-  for (let t = 0; t < threads; t++) setThreadScratch(params, t, heap.reserve(ex.scratchBytes()));
+  const { memory, instance, ex, heap, ctlBuf, paramsBuf, ctl, params } = kernelMemory(module, threads);
   const workers = Array.from({ length: threads - 1 }, (_, w) => {
     const worker = new Worker(WORKER_URL, { workerData: { module, memory, ctl: ctlBuf, params: paramsBuf, index: w + 1, threads, gen0: 0 } });
     worker.unref();

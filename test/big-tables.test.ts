@@ -99,6 +99,25 @@ test('alpt bench --memory-light: row-wise Adagrad, f16 Δ, light Δ optimizer; f
   assert.equal(applyMemoryLight({ ...DEFAULTS }, new Set()).sparseOptimizer, DEFAULTS.sparseOptimizer);
 });
 
+test('--memory-light: SGD on f16 Δ at 10 × Δ0; the step lr stays the user\'s when they pick the Δ optimizer or lr scale', () => {
+  const on = { ...DEFAULTS, memoryLight: true };
+  const light = applyMemoryLight(on, new Set());
+  assert.equal(light.stepOptimizer, 'sgd');
+  assert.equal(light.stepDtype, 'f16');
+  assert.equal(light.stepLr, 10);
+  assert.equal(light.stepLrScale, 'relative');
+  // another Δ optimizer or an absolute scale: 10 would be far too large, so the lr is not set
+  const adagrad = applyMemoryLight({ ...on, stepOptimizer: 'adagrad' }, new Set(['stepOptimizer']));
+  assert.equal(adagrad.stepOptimizer, 'adagrad');
+  assert.equal(adagrad.stepLr, DEFAULTS.stepLr);
+  const absolute = applyMemoryLight({ ...on, stepLrScale: 'absolute' }, new Set(['stepLrScale']));
+  assert.equal(absolute.stepLrScale, 'absolute');
+  assert.equal(absolute.stepLr, DEFAULTS.stepLr);
+  assert.equal(absolute.stepOptimizer, 'sgd');
+  // an explicit step lr wins
+  assert.equal(applyMemoryLight({ ...on, stepLr: 3 }, new Set(['stepLr'])).stepLr, 3);
+});
+
 test('BatchLookup on a 2^31−1-row table allocates O(batch), nothing per row', () => {
   const rows = 2 ** 31 - 1;
   const table: EmbeddingTable = {

@@ -80,7 +80,7 @@ export const CONFIG_FIELDS = {
   threads: int().min(0).max(MAX_THREADS).default(0).describe(`compute threads (0 = all cores, at most ${MAX_THREADS})`),
   backend: z.enum(['auto', 'blas', 'wasm', 'js']).default('auto').describe('compute backend (blas: OpenBLAS addon, see README)'),
   out: z.string().optional().describe('run folder: metrics.jsonl, checkpoint.alpt, model.alpt, summary.json'),
-  memoryLight: z.boolean().default(false).describe('smallest ALPT table: row-wise Adagrad (sparse lr 0.05), f16 step sizes, SGD on the step sizes (flags given win)'),
+  memoryLight: z.boolean().default(false).describe('smallest ALPT table: row-wise Adagrad (sparse lr 0.05), f16 step sizes, SGD on the step sizes with step lr 10 × Δ0 (flags given win)'),
   progress: z.enum(['auto', 'bar', 'lines', 'none']).default('auto').describe('progress display'),
   maxSteps: int().min(1).optional().describe('stop each epoch after N steps (smoke runs)'),
 };

@@ -1,6 +1,6 @@
 // Table initialisation: the row-addressed N(0, σ²) draws (src/embedding/init.ts) and the
 // multi-threaded WebAssembly init (assembly/init.ts) must agree bit for bit on any thread count,
-// and the hand-built ln/sin/cos must be accurate.
+// the ziggurat must follow the normal CDF, and the hand-built exp/ln must be accurate.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTable } from '../src/embedding/factory.js';

@@ -1,18 +1,21 @@
 // Initialisation of embedding tables: N(0, std²) values that are a pure function of
 // (table key, row, column), so any thread can draw any row range and the result does not depend
-// on the thread count. Mirrors src/embedding/init.ts bit for bit: the normal deviates use
-// Box–Muller with our own ln/sin/cos built from +, −, ×, ÷ and sqrt only (IEEE-exact in both JS and
-// WebAssembly, which never fuse or reorder them), not the engines' Math.log/cos, which may
-// differ in the last bit between V8 and AssemblyScript.
+// on the thread count. Mirrors src/embedding/init.ts bit for bit: the normal deviates come from the
+// same 256-layer ziggurat (the same generated literals, assembly/ziggurat-tables.ts) over the same
+// hashed row stream, and its rare wedge/tail tests use our own exp/ln built from +, −, ×, ÷ and
+// floor only (IEEE-exact in both JS and WebAssembly, which never fuse or reorder them), not the
+// engines' Math.exp/log, which may differ in the last bit between V8 and AssemblyScript.
 
 import { fmix32, quantRow, roundingRowKey } from './sparse';
+import { ZIG_F, ZIG_K, ZIG_MASK, ZIG_R, ZIG_SHIFT, ZIG_W } from './ziggurat-tables';
 
 const K_ROW: u32 = 0xc2b2ae3d;
 const K_COL: u32 = 0x27d4eb2f;
 const K_FIN: u32 = 0x5bd1e995;
 const LN2: f64 = 0.6931471805599453;
+const INV_LN2: f64 = 1.4426950408889634;
 const SQRT2: f64 = 1.4142135623730951;
-const HALF_PI: f64 = 1.5707963267948966;
+const ZIG_SIGN: u32 = ZIG_MASK + 1;
 /** Rows per partial sum of pass 1 (src/embedding/init.ts INIT_BLOCK_ROWS). */
 const BLOCK: i32 = 4096;
 
@@ -28,122 +31,157 @@ function bitsAt(key: u32, col: i32): u32 {
   return fmix32(fmix32(key ^ (<u32>col * K_COL)) ^ K_FIN);
 }
 
-// Polynomials on f64x2 (two Box–Muller pairs at once: the latency chains are what limit the
-// scalar version); every lane does exactly the scalar operations of src/embedding/init.ts.
-
-/** ln m for m in [√½, √2) by the atanh series to s^13 (|error| < 1e-12: far below f32's ulp). */
-// @ts-ignore: decorator
-@inline
-function lnM2(m: v128): v128 {
-  const one = f64x2.splat(1.0);
-  const s = f64x2.div(f64x2.sub(m, one), f64x2.add(m, one));
-  const z = f64x2.mul(s, s);
-  let p = f64x2.splat(1.0 / 13.0);
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.0 / 11.0));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.0 / 9.0));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.0 / 7.0));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.0 / 5.0));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.0 / 3.0));
-  p = f64x2.add(f64x2.mul(p, z), one);
-  return f64x2.mul(f64x2.mul(f64x2.splat(2.0), s), p);
-}
-
-/** sin x for x in [0, π/4] (Taylor to x^13). */
-// @ts-ignore: decorator
-@inline
-function sin2(x: v128): v128 {
-  const z = f64x2.mul(x, x);
-  let p = f64x2.splat(1.0 / 6227020800.0);
-  p = f64x2.sub(f64x2.mul(p, z), f64x2.splat(1.0 / 39916800.0));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.0 / 362880.0));
-  p = f64x2.sub(f64x2.mul(p, z), f64x2.splat(1.0 / 5040.0));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.0 / 120.0));
-  p = f64x2.sub(f64x2.mul(p, z), f64x2.splat(1.0 / 6.0));
-  return f64x2.add(x, f64x2.mul(f64x2.mul(x, z), p));
-}
-
-/** cos x for x in [0, π/4] (Taylor to x^14). */
-// @ts-ignore: decorator
-@inline
-function cos2(x: v128): v128 {
-  const z = f64x2.mul(x, x);
-  let p = f64x2.splat(-1.0 / 87178291200.0);
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.0 / 479001600.0));
-  p = f64x2.sub(f64x2.mul(p, z), f64x2.splat(1.0 / 3628800.0));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.0 / 40320.0));
-  p = f64x2.sub(f64x2.mul(p, z), f64x2.splat(1.0 / 720.0));
-  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.0 / 24.0));
-  p = f64x2.sub(f64x2.mul(p, z), f64x2.splat(0.5));
-  return f64x2.add(f64x2.splat(1.0), f64x2.mul(z, p));
-}
-
-// per-lane reduction results (globals: the helpers below return two values)
-let gE: f64 = 0;
-let gM: f64 = 0;
-
-/** h + 0.5 = m·2^(gE + 32)… : sets gM in [√½, √2) and gE = e − 32 with (h + 0.5)·2^-32 = gM·2^gE. */
-// @ts-ignore: decorator
-@inline
-function reduceLn(h: u32): void {
+/** ln((h + 0.5)·2^-32) (src/embedding/init.ts lnUnit, the same operations). */
+function lnUnit(h: u32): f64 {
   let e: i32 = h == 0 ? -1 : 31 - <i32>clz<u32>(h);
   let m = (<f64>h + 0.5) * reinterpret<f64>(<u64>(1023 - e) << 52);
   if (m > SQRT2) {
     m *= 0.5;
     e += 1;
   }
-  gE = <f64>(e - 32);
-  gM = m;
+  const s = (m - 1.0) / (m + 1.0);
+  const z = s * s;
+  let p: f64 = 1.0 / 13.0;
+  p = p * z + 1.0 / 11.0;
+  p = p * z + 1.0 / 9.0;
+  p = p * z + 1.0 / 7.0;
+  p = p * z + 1.0 / 5.0;
+  p = p * z + 1.0 / 3.0;
+  p = p * z + 1.0;
+  return <f64>(e - 32) * LN2 + 2.0 * s * p;
 }
 
-/** The angle's fraction of its quadrant, folded into [0, ½] (x = f·π/2 ≤ π/4). */
-// @ts-ignore: decorator
-@inline
-function turnFraction(h: u32): f64 {
-  const f = (<f64>(h & 0x3fffffff) + 0.5) * 9.313225746154785e-10; // 2^-30
-  return f <= 0.5 ? f : 1.0 - f;
+/** e^x for |x| ≤ 700 (src/embedding/init.ts expExact, the same operations). */
+function expExact(x: f64): f64 {
+  const k = Math.floor(x * INV_LN2 + 0.5);
+  const t = x - k * LN2;
+  let p: f64 = 1.0 / 6227020800.0;
+  p = p * t + 1.0 / 479001600.0;
+  p = p * t + 1.0 / 39916800.0;
+  p = p * t + 1.0 / 3628800.0;
+  p = p * t + 1.0 / 362880.0;
+  p = p * t + 1.0 / 40320.0;
+  p = p * t + 1.0 / 5040.0;
+  p = p * t + 1.0 / 720.0;
+  p = p * t + 1.0 / 120.0;
+  p = p * t + 1.0 / 24.0;
+  p = p * t + 1.0 / 6.0;
+  p = p * t + 0.5;
+  p = p * t + 1.0;
+  p = p * t + 1.0;
+  return p * reinterpret<f64>(<u64>(<i64>k + 1023) << 52);
 }
 
-/** Stores std·r·cos θ (and std·r·sin θ when two) for the angle of h, given cos/sin of its folded x. */
-// @ts-ignore: decorator
-@inline
-function storePair(h: u32, r: f64, cx: f64, sx: f64, std: f64, out: usize, two: bool): void {
-  const f = (<f64>(h & 0x3fffffff) + 0.5) * 9.313225746154785e-10;
-  let c = cx, s = sx;
-  if (f > 0.5) {
-    c = sx;
-    s = cx;
+// the row stream's next counter after zigSlow
+let zc: i32 = 0;
+
+/**
+ * The ziggurat's slow path for the hash h (drawn at counter c − 1) that missed its layer's fast
+ * test: returns the deviate (signed), or NaN to start over at counter zc (set either way).
+ */
+function zigSlow(key: u32, h: u32, c: i32): f64 {
+  const i = h & ZIG_MASK;
+  let x = (<f64>(h >>> ZIG_SHIFT) + 0.5) * unchecked(ZIG_W[i]);
+  if (i == 0) {
+    if (x >= ZIG_R) {
+      for (;;) {
+        const a = -lnUnit(bitsAt(key, c++)) / ZIG_R;
+        const b = -lnUnit(bitsAt(key, c++));
+        if (b + b > a * a) {
+          x = ZIG_R + a;
+          break;
+        }
+      }
+    }
+  } else {
+    const f0 = unchecked(ZIG_F[i]);
+    const y = f0 + (<f64>bitsAt(key, c++) + 0.5) * 2.3283064365386963e-10 * (unchecked(ZIG_F[i - 1]) - f0);
+    if (!(y < expExact(-(0.5 * x * x)))) {
+      zc = c;
+      return NaN;
+    }
   }
-  const q = h >>> 30;
-  let cq: f64, sq: f64;
-  if (q == 0) { cq = c; sq = s; } else if (q == 1) { cq = -s; sq = c; } else if (q == 2) { cq = -c; sq = -s; } else { cq = s; sq = -c; }
-  store<f32>(out, <f32>(std * (r * cq)));
-  if (two) store<f32>(out + 4, <f32>(std * (r * sq)));
+  zc = c;
+  return h & ZIG_SIGN ? -x : x;
 }
 
-/** One row's dim init values into out: Box–Muller pairs two at a time. */
+/** One N(0, 1) deviate from the row stream (key, counter c…), the scalar ziggurat; leaves the next counter in zc. */
+function zigNormal(key: u32, c: i32): f64 {
+  for (;;) {
+    const h = bitsAt(key, c++);
+    const i = h & ZIG_MASK;
+    const u = h >>> ZIG_SHIFT;
+    if (u < unchecked(ZIG_K[i])) {
+      zc = c;
+      const x = (<f64>u + 0.5) * unchecked(ZIG_W[i]);
+      return h & ZIG_SIGN ? -x : x;
+    }
+    const x = zigSlow(key, h, c);
+    c = zc;
+    if (x == x) return x;
+  }
+  return 0; // not reached
+}
+
+// @ts-ignore: decorator
+@inline
+function fmix32x4(h: v128): v128 {
+  h = v128.xor(h, i32x4.shr_u(h, 16));
+  h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
+  h = v128.xor(h, i32x4.shr_u(h, 13));
+  h = i32x4.mul(h, i32x4.splat(0xc2b2ae35));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
+/**
+ * One row's dim init values (std·N(0,1), f32) into out: the ziggurat over the row's hashed stream,
+ * four values at a time — the hashes of counters c..c+3 as i32x4, and when all four pass their
+ * layer's fast test (94 %) the four values in f64x2 lanes doing the scalar operations exactly;
+ * otherwise the values up to the first miss, and that one, go through the scalar zigNormal (the
+ * same stream consumed in the same order).
+ */
 function drawRowAt(tableKey: u32, row: i32, dim: i32, std: f64, out: usize): void {
   const key = rowKey(tableKey, row);
-  const pairs = (dim + 1) >> 1;
-  const vln2 = f64x2.splat(LN2), vm2 = f64x2.splat(-2.0), vhalfpi = f64x2.splat(HALF_PI);
-  for (let p = 0; p < pairs; p += 2) {
-    const hu0 = bitsAt(key, 2 * p), hv0 = bitsAt(key, 2 * p + 1);
-    const hu1 = bitsAt(key, 2 * p + 2), hv1 = bitsAt(key, 2 * p + 3);
-    reduceLn(hu0);
-    const e0 = gE, m0 = gM;
-    reduceLn(hu1);
-    const ve = f64x2.replace_lane(f64x2.splat(e0), 1, gE);
-    const vm = f64x2.replace_lane(f64x2.splat(m0), 1, gM);
-    const ln = f64x2.add(f64x2.mul(ve, vln2), lnM2(vm));
-    const r = f64x2.sqrt(f64x2.mul(vm2, ln));
-    const x = f64x2.mul(f64x2.replace_lane(f64x2.splat(turnFraction(hv0)), 1, turnFraction(hv1)), vhalfpi);
-    const c = cos2(x), s = sin2(x);
-    const j = p << 1;
-    storePair(hv0, f64x2.extract_lane(r, 0), f64x2.extract_lane(c, 0), f64x2.extract_lane(s, 0), std,
-      out + (<usize>j << 2), j + 1 < dim);
-    if (j + 2 < dim) {
-      storePair(hv1, f64x2.extract_lane(r, 1), f64x2.extract_lane(c, 1), f64x2.extract_lane(s, 1), std,
-        out + (<usize>(j + 2) << 2), j + 3 < dim);
+  const vkey = i32x4.splat(<i32>key);
+  const vstd = f64x2.splat(std), vhalf = f64x2.splat(0.5);
+  let c: i32 = 0;
+  let j = 0;
+  while (j + 4 <= dim) {
+    const cols = i32x4.add(i32x4.splat(c), i32x4(0, 1, 2, 3));
+    const h = fmix32x4(v128.xor(fmix32x4(v128.xor(vkey, i32x4.mul(cols, i32x4.splat(<i32>K_COL)))), i32x4.splat(<i32>K_FIN)));
+    const u = i32x4.shr_u(h, ZIG_SHIFT);
+    const i0 = i32x4.extract_lane(h, 0) & ZIG_MASK, i1 = i32x4.extract_lane(h, 1) & ZIG_MASK;
+    const i2 = i32x4.extract_lane(h, 2) & ZIG_MASK, i3 = i32x4.extract_lane(h, 3) & ZIG_MASK;
+    let k = i32x4.splat(unchecked(ZIG_K[i0]));
+    k = i32x4.replace_lane(k, 1, unchecked(ZIG_K[i1]));
+    k = i32x4.replace_lane(k, 2, unchecked(ZIG_K[i2]));
+    k = i32x4.replace_lane(k, 3, unchecked(ZIG_K[i3]));
+    const m = i32x4.bitmask(i32x4.lt_s(u, k)); // U < 2^23: signed compare is exact
+    if (m == 15) {
+      const w0 = f64x2.replace_lane(f64x2.splat(unchecked(ZIG_W[i0])), 1, unchecked(ZIG_W[i1]));
+      const w1 = f64x2.replace_lane(f64x2.splat(unchecked(ZIG_W[i2])), 1, unchecked(ZIG_W[i3]));
+      let x0 = f64x2.mul(f64x2.add(f64x2.convert_low_i32x4_s(u), vhalf), w0);
+      let x1 = f64x2.mul(f64x2.add(f64x2.convert_low_i32x4_s(i32x4.shuffle(u, u, 2, 3, 2, 3)), vhalf), w1);
+      // the sign bit (ZIG_SIGN = bit 8) to bit 63 of each f64 lane
+      x0 = v128.xor(x0, i64x2.shl(i64x2.extend_low_i32x4_u(v128.and(h, i32x4.splat(<i32>ZIG_SIGN))), 55));
+      x1 = v128.xor(x1, i64x2.shl(i64x2.extend_high_i32x4_u(v128.and(h, i32x4.splat(<i32>ZIG_SIGN))), 55));
+      const y0 = f32x4.demote_f64x2_zero(f64x2.mul(vstd, x0));
+      const y1 = f32x4.demote_f64x2_zero(f64x2.mul(vstd, x1));
+      v128.store(out + (<usize>j << 2), i32x4.shuffle(y0, y1, 0, 1, 4, 5));
+      j += 4;
+      c += 4;
+    } else {
+      // values before the first miss, then the miss: scalar, in stream order
+      const last = j + <i32>ctz<u32>(~m & 15);
+      for (; j <= last; j++) {
+        store<f32>(out + (<usize>j << 2), <f32>(std * zigNormal(key, c)));
+        c = zc;
+      }
     }
+  }
+  for (; j < dim; j++) {
+    store<f32>(out + (<usize>j << 2), <f32>(std * zigNormal(key, c)));
+    c = zc;
   }
 }
 

@@ -3,12 +3,17 @@
 // table across all threads) and the fp32, LSQ and packed tables all start from the same values;
 // packed tables redraw instead of ever holding the fp32 init whole.
 //
-// The normal deviates are Box–Muller pairs, with ln, sin and cos computed from +, −, ×, ÷ and sqrt
-// only: those are IEEE-exact in JavaScript and in WebAssembly alike, so the TypeScript and the
-// WebAssembly init agree bit for bit (Math.log/cos may differ in the last bit between engines).
+// The normal deviates come from a 256-layer ziggurat (Marsaglia & Tsang 2000) fed by a row's
+// stream of hashed u32s (counter 0, 1, 2, … under the row's key): 98.5 % of values take one hash,
+// a table lookup, a multiply and a compare; the rest go through the exact wedge test (exp) or the
+// tail (ln), which use +, −, ×, ÷ and floor only: those are IEEE-exact in JavaScript and in
+// WebAssembly alike, so the TypeScript and the WebAssembly init agree bit for bit (Math.log/exp may
+// differ in the last bit between engines). The layer tables are generated literals
+// (scripts/gen-ziggurat.mjs), the same on both sides.
 import { fmix32 } from '../util/rng.js';
 import { Stream } from '../util/rng.js';
 import { qPos } from '../quant/round.js';
+import { ZIG_F, ZIG_K, ZIG_MASK, ZIG_R, ZIG_SHIFT, ZIG_W } from './ziggurat-tables.js';
 
 export const DEFAULT_INIT_STD = 0.01;
 /** Rows per partial sum of mean|w| (assembly/init.ts BLOCK): the sum's order is fixed by it, not by threads. */
@@ -27,8 +32,14 @@ const K_ROW = 0xc2b2ae3d;
 const K_COL = 0x27d4eb2f;
 const K_FIN = 0x5bd1e995;
 const LN2 = 0.6931471805599453;
+const INV_LN2 = 1.4426950408889634;
 const SQRT2 = 1.4142135623730951;
-const HALF_PI = 1.5707963267948966;
+const ZIG_SIGN = ZIG_MASK + 1;
+// 2^k for k = -1022..1023 (exact doublings and halvings), at POW2K[k + 1022]
+const POW2K = new Float64Array(2046);
+POW2K[1022] = 1;
+for (let k = 1; k <= 1023; k++) POW2K[1022 + k] = POW2K[1021 + k] * 2;
+for (let k = 1; k <= 1022; k++) POW2K[1022 - k] = POW2K[1023 - k] * 0.5;
 // 2^-e for e = -1..32, by exact halving
 const POW2: number[] = [2];
 for (let i = 1; i < 34; i++) POW2.push(POW2[i - 1] * 0.5);
@@ -68,60 +79,72 @@ export function lnUnit(h: number): number {
   return (e - 32) * LN2 + 2 * s * p;
 }
 
-/** sin x for x in [0, π/4], Taylor to x^13. */
-function sinSmall(x: number): number {
-  const z = x * x;
+/**
+ * e^x for |x| ≤ 700: x = k·ln2 + t with k = ⌊x/ln2 + ½⌋ and |t| ≤ ln2/2, e^t by Taylor to t^13
+ * (truncation < 1e-17), times 2^k (exact). Relative error ~1e-15 for |x| < 8, < 1e-13 up to 700 (k·ln2's rounding).
+ */
+export function expExact(x: number): number {
+  const k = Math.floor(x * INV_LN2 + 0.5);
+  const t = x - k * LN2;
   let p = 1 / 6227020800;
-  p = p * z - 1 / 39916800;
-  p = p * z + 1 / 362880;
-  p = p * z - 1 / 5040;
-  p = p * z + 1 / 120;
-  p = p * z - 1 / 6;
-  return x + x * z * p;
+  p = p * t + 1 / 479001600;
+  p = p * t + 1 / 39916800;
+  p = p * t + 1 / 3628800;
+  p = p * t + 1 / 362880;
+  p = p * t + 1 / 40320;
+  p = p * t + 1 / 5040;
+  p = p * t + 1 / 720;
+  p = p * t + 1 / 120;
+  p = p * t + 1 / 24;
+  p = p * t + 1 / 6;
+  p = p * t + 0.5;
+  p = p * t + 1;
+  p = p * t + 1;
+  return p * POW2K[k + 1022];
 }
 
-/** cos x for x in [0, π/4], Taylor to x^14. */
-function cosSmall(x: number): number {
-  const z = x * x;
-  let p = -1 / 87178291200;
-  p = p * z + 1 / 479001600;
-  p = p * z - 1 / 3628800;
-  p = p * z + 1 / 40320;
-  p = p * z - 1 / 720;
-  p = p * z + 1 / 24;
-  p = p * z - 0.5;
-  return 1 + z * p;
-}
-
-/** cos and sin of 2π·(h + 0.5)/2^32 for a u32 h, into cs[0], cs[1]. */
-export function cosSinTurn(h: number, cs: Float64Array): void {
-  const q = h >>> 30;
-  const f = ((h & 0x3fffffff) + 0.5) * 9.313225746154785e-10; // 2^-30
-  let c: number, s: number;
-  if (f <= 0.5) {
-    const x = f * HALF_PI;
-    c = cosSmall(x);
-    s = sinSmall(x);
-  } else {
-    const x = (1 - f) * HALF_PI;
-    c = sinSmall(x);
-    s = cosSmall(x);
+/**
+ * One N(0, 1) deviate from the row stream (key, counter c…), by the ziggurat; returns it and
+ * leaves the next counter in zc. A hashed u32 h gives the layer (h & 255), the sign (bit 8) and
+ * U = h >>> 9; x = (U + ½)·W[layer]. U < K[layer]: x is under the curve, done. Otherwise layer 0
+ * (the base strip) accepts x < r and else draws from the tail beyond r (Marsaglia 1964: two more
+ * hashes per try); a layer ≥ 1 accepts x when one more hash's point in its wedge lies under
+ * e^{-x²/2}, and else starts over with the next hash.
+ */
+function zigNormal(key: number, c: number): number {
+  for (;;) {
+    const h = bitsAt(key, c++);
+    const i = h & ZIG_MASK;
+    const u = h >>> ZIG_SHIFT;
+    let x = (u + 0.5) * ZIG_W[i];
+    if (u >= ZIG_K[i]) {
+      if (i === 0) {
+        if (x >= ZIG_R) {
+          for (;;) {
+            const a = -lnUnit(bitsAt(key, c++)) / ZIG_R;
+            const b = -lnUnit(bitsAt(key, c++));
+            if (b + b > a * a) {
+              x = ZIG_R + a;
+              break;
+            }
+          }
+        }
+      } else {
+        const y = ZIG_F[i] + (bitsAt(key, c++) + 0.5) * 2.3283064365386963e-10 * (ZIG_F[i - 1] - ZIG_F[i]);
+        if (!(y < expExact(-(0.5 * x * x)))) continue;
+      }
+    }
+    zc = c;
+    return h & ZIG_SIGN ? -x : x;
   }
-  if (q === 0) { cs[0] = c; cs[1] = s; } else if (q === 1) { cs[0] = -s; cs[1] = c; } else if (q === 2) { cs[0] = -c; cs[1] = -s; } else { cs[0] = s; cs[1] = -c; }
 }
-
-const cs = new Float64Array(2);
+let zc = 0;
 
 /** Row `row`'s dim init values (std·N(0,1), float32-rounded) into out[off..off+dim). */
 export function drawRowAt(tableKey: number, row: number, dim: number, std: number, out: Float32Array, off: number): void {
   const key = initRowKey(tableKey, row);
-  for (let j = 0; j < dim; j += 2) {
-    const p = j >> 1;
-    const r = Math.sqrt(-2 * lnUnit(bitsAt(key, 2 * p)));
-    cosSinTurn(bitsAt(key, 2 * p + 1), cs);
-    out[off + j] = std * (r * cs[0]);
-    if (j + 1 < dim) out[off + j + 1] = std * (r * cs[1]);
-  }
+  zc = 0;
+  for (let j = 0; j < dim; j++) out[off + j] = std * zigNormal(key, zc);
 }
 
 /** Rows [row0, row0+count) into out, dim values per row. */

@@ -266,6 +266,7 @@ function fmix32x4(h: v128): v128 {
  *    NaN to lo, whose code lo + off = 0 is what code() gives NaN;
  *  - the clipped integer c ∈ [lo, hi] becomes an i32 by adding 2^52 + off (exact): the low word of
  *    the f64 is c + off.
+ * and the uniform h·2^-32 is built from its bits (2^20 + h·2^-32, minus 2^20: exact).
  */
 // @ts-ignore: decorator
 @inline
@@ -277,9 +278,10 @@ function code4(src: usize, i: i32, vs: v128, stochastic: i32, vkey: v128, vlo: v
   if (stochastic) {
     const cols = i32x4.add(i32x4.splat(i), i32x4(0, 1, 2, 3));
     const h = fmix32x4(v128.xor(vkey, i32x4.mul(cols, i32x4.splat(<i32>K_COL))));
-    const vinv = f64x2.splat(INV2_32);
-    const u0 = f64x2.mul(f64x2.convert_low_i32x4_u(h), vinv);
-    const u1 = f64x2.mul(f64x2.convert_low_i32x4_u(i32x4.shuffle(h, h, 2, 3, 2, 3)), vinv);
+    // u = h·2^-32 exactly: the f64 whose high word is 0x41300000 and low word h is 2^20 + h·2^-32
+    const hiWord = i32x4.splat(0x41300000), two20 = f64x2.splat(1048576.0);
+    const u0 = f64x2.sub(i32x4.shuffle(h, hiWord, 0, 4, 1, 5), two20);
+    const u1 = f64x2.sub(i32x4.shuffle(h, hiWord, 2, 6, 3, 7), two20);
     q0 = f64x2.floor(f64x2.add(x0, u0));
     q1 = f64x2.floor(f64x2.add(x1, u1));
   } else {
@@ -315,6 +317,31 @@ function storeLow(p: usize, x: u64, n: i32): void {
  * 2^(l·b), summed: disjoint bits) and stored at once, 8 bytes wide while that stays inside the row.
  */
 export function quantRow(src: usize, dim: i32, bits: i32, step: f32, stochastic: i32, key: u32, c: usize): void {
+  // one copy of the code per case: fewer live values (registers) in each
+  if (stochastic) {
+    if (bits == 8) quantRow8S(src, dim, step, key, c);
+    else quantRowS(src, dim, bits, step, key, c);
+  } else {
+    if (bits == 8) quantRow8D(src, dim, step, c);
+    else quantRowD(src, dim, bits, step, c);
+  }
+}
+function quantRow8S(src: usize, dim: i32, step: f32, key: u32, c: usize): void {
+  quantRowAt(src, dim, 8, step, 1, key, c);
+}
+function quantRowS(src: usize, dim: i32, bits: i32, step: f32, key: u32, c: usize): void {
+  quantRowAt(src, dim, bits, step, 1, key, c);
+}
+function quantRow8D(src: usize, dim: i32, step: f32, c: usize): void {
+  quantRowAt(src, dim, 8, step, 0, 0, c);
+}
+function quantRowD(src: usize, dim: i32, bits: i32, step: f32, c: usize): void {
+  quantRowAt(src, dim, bits, step, 0, 0, c);
+}
+
+// @ts-ignore: decorator
+@inline
+function quantRowAt(src: usize, dim: i32, bits: i32, step: f32, stochastic: i32, key: u32, c: usize): void {
   const off = 1 << (bits - 1);
   const lo = <f64>(-off);
   const hi = <f64>(off - 1);

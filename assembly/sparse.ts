@@ -257,12 +257,20 @@ function fmix32x4(h: v128): v128 {
 }
 
 /**
- * Codes of src[i..i+4) as i32x4 (the scalar code() four at a time: f64x2 division and rounding,
- * the column hashes as i32x4; trunc_sat maps NaN to 0 as code() does).
+ * Codes of src[i..i+4) as i32x4: the scalar code() four at a time, the same f64 operations in
+ * f64x2 lanes (division, floor) and the column hashes as i32x4. Three exact rewrites of code()'s
+ * steps, chosen because they compile to one x86 instruction each:
+ *  - round half away from zero is floor(|x| + ½) with x's sign put back (x < 0: −floor(½ − x) and
+ *    ½ − x = ½ + |x|; −0 and NaN come out as ±0 and NaN, which code the same);
+ *  - the clip is pmin(pmax(lo, q), hi): pmax(lo, q) = lo < q ? q : lo is q's clip below and sends
+ *    NaN to lo, whose code lo + off = 0 is what code() gives NaN;
+ *  - the clipped integer c ∈ [lo, hi] becomes an i32 by adding 2^52 + off (exact): the low word of
+ *    the f64 is c + off.
+ * and the uniform h·2^-32 is built from its bits (2^20 + h·2^-32, minus 2^20: exact).
  */
 // @ts-ignore: decorator
 @inline
-function code4(src: usize, i: i32, vs: v128, stochastic: i32, vkey: v128, vlo: v128, vhi: v128, voff: v128): v128 {
+function code4(src: usize, i: i32, vs: v128, stochastic: i32, vkey: v128, vlo: v128, vhi: v128, vmagic: v128): v128 {
   const p = src + (<usize>i << 2);
   const x0 = f64x2.div(ld2(p), vs);
   const x1 = f64x2.div(ld2(p + 8), vs);
@@ -270,67 +278,122 @@ function code4(src: usize, i: i32, vs: v128, stochastic: i32, vkey: v128, vlo: v
   if (stochastic) {
     const cols = i32x4.add(i32x4.splat(i), i32x4(0, 1, 2, 3));
     const h = fmix32x4(v128.xor(vkey, i32x4.mul(cols, i32x4.splat(<i32>K_COL))));
-    const vinv = f64x2.splat(INV2_32);
-    const u0 = f64x2.mul(f64x2.convert_low_i32x4_u(h), vinv);
-    const u1 = f64x2.mul(f64x2.convert_low_i32x4_u(i32x4.shuffle(h, h, 2, 3, 2, 3)), vinv);
+    // u = h·2^-32 exactly: the f64 whose high word is 0x41300000 and low word h is 2^20 + h·2^-32
+    const hiWord = i32x4.splat(0x41300000), two20 = f64x2.splat(1048576.0);
+    const u0 = f64x2.sub(i32x4.shuffle(h, hiWord, 0, 4, 1, 5), two20);
+    const u1 = f64x2.sub(i32x4.shuffle(h, hiWord, 2, 6, 3, 7), two20);
     q0 = f64x2.floor(f64x2.add(x0, u0));
     q1 = f64x2.floor(f64x2.add(x1, u1));
   } else {
-    q0 = roundHalfAway2(x0);
-    q1 = roundHalfAway2(x1);
+    const half = f64x2.splat(0.5), sign = f64x2.splat(-0.0);
+    q0 = v128.xor(f64x2.floor(f64x2.add(f64x2.abs(x0), half)), v128.and(x0, sign));
+    q1 = v128.xor(f64x2.floor(f64x2.add(f64x2.abs(x1), half)), v128.and(x1, sign));
   }
-  const k0 = i32x4.trunc_sat_f64x2_s_zero(f64x2.add(clip2(q0, vlo, vhi), voff));
-  const k1 = i32x4.trunc_sat_f64x2_s_zero(f64x2.add(clip2(q1, vlo, vhi), voff));
-  return i32x4.shuffle(k0, k1, 0, 1, 4, 5);
+  const c0 = f64x2.add(f64x2.pmin(f64x2.pmax(vlo, q0), vhi), vmagic);
+  const c1 = f64x2.add(f64x2.pmin(f64x2.pmax(vlo, q1), vhi), vmagic);
+  return i32x4.shuffle(c0, c1, 0, 2, 4, 6);
 }
 
-/** quantizeRow of src/quant/pack.ts: pack clip(round(src/Δ)) into the row at c. */
+/** The low n bytes (n < 8) of x at p. */
+// @ts-ignore: decorator
+@inline
+function storeLow(p: usize, x: u64, n: i32): void {
+  if (n & 4) {
+    store<u32>(p, <u32>x);
+    p += 4;
+    x >>= 32;
+  }
+  if (n & 2) {
+    store<u16>(p, <u16>x);
+    p += 2;
+    x >>= 16;
+  }
+  if (n & 1) store<u8>(p, <u8>x);
+}
+
+/**
+ * quantizeRow of src/quant/pack.ts: pack clip(round(src/Δ)) into the row at c. Eight codes of b
+ * bits are exactly b bytes: each group of eight is packed in SIMD (lane l of four codes times
+ * 2^(l·b), summed: disjoint bits) and stored at once, 8 bytes wide while that stays inside the row.
+ */
 export function quantRow(src: usize, dim: i32, bits: i32, step: f32, stochastic: i32, key: u32, c: usize): void {
+  // one copy of the code per case: fewer live values (registers) in each
+  if (stochastic) {
+    if (bits == 8) quantRow8S(src, dim, step, key, c);
+    else quantRowS(src, dim, bits, step, key, c);
+  } else {
+    if (bits == 8) quantRow8D(src, dim, step, c);
+    else quantRowD(src, dim, bits, step, c);
+  }
+}
+function quantRow8S(src: usize, dim: i32, step: f32, key: u32, c: usize): void {
+  quantRowAt(src, dim, 8, step, 1, key, c);
+}
+function quantRowS(src: usize, dim: i32, bits: i32, step: f32, key: u32, c: usize): void {
+  quantRowAt(src, dim, bits, step, 1, key, c);
+}
+function quantRow8D(src: usize, dim: i32, step: f32, c: usize): void {
+  quantRowAt(src, dim, 8, step, 0, 0, c);
+}
+function quantRowD(src: usize, dim: i32, bits: i32, step: f32, c: usize): void {
+  quantRowAt(src, dim, bits, step, 0, 0, c);
+}
+
+// @ts-ignore: decorator
+@inline
+function quantRowAt(src: usize, dim: i32, bits: i32, step: f32, stochastic: i32, key: u32, c: usize): void {
   const off = 1 << (bits - 1);
   const lo = <f64>(-off);
   const hi = <f64>(off - 1);
   const s = <f64>step;
-  const vs = f64x2.splat(s), vlo = f64x2.splat(lo), vhi = f64x2.splat(hi), voff = f64x2.splat(<f64>off);
+  const vs = f64x2.splat(s);
+  const vlo = f64x2.splat(lo), vhi = f64x2.splat(hi), vmagic = f64x2.splat(4503599627370496.0 + <f64>off);
   const vkey = i32x4.splat(<i32>key);
+  let i = 0;
   if (bits == 8) {
-    let i = 0;
-    for (; i + 4 <= dim; i += 4) {
-      const k = code4(src, i, vs, stochastic, vkey, vlo, vhi, voff);
-      v128.store32_lane(c + <usize>i, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(k, k), k), 0);
+    for (; i + 8 <= dim; i += 8) {
+      const k0 = code4(src, i, vs, stochastic, vkey, vlo, vhi, vmagic);
+      const k1 = code4(src, i + 4, vs, stochastic, vkey, vlo, vhi, vmagic);
+      const k = i16x8.narrow_i32x4_u(k0, k1);
+      v128.store64_lane(c + <usize>i, i8x16.narrow_i16x8_u(k, k), 0);
     }
     for (; i < dim; i++) {
       store<u8>(c + <usize>i, <u8>code(load<f32>(src + (<usize>i << 2)), s, stochastic, key, i, lo, hi, off));
     }
     return;
   }
-  let acc = 0;
-  let nb = 0;
+  const end = c + <usize>((dim * bits + 7) >>> 3);
+  const vmul = i32x4(1, 1 << bits, 1 << (2 * bits), 1 << (3 * bits));
+  const sh4 = <u64>(4 * bits);
   let o = c;
-  let i = 0;
-  for (; i + 4 <= dim; i += 4) {
-    const k = code4(src, i, vs, stochastic, vkey, vlo, vhi, voff);
-    for (let l = 0; l < 4; l++) {
-      // lane l (constant after unrolling)
-      const v = l == 0 ? i32x4.extract_lane(k, 0) : l == 1 ? i32x4.extract_lane(k, 1) : l == 2 ? i32x4.extract_lane(k, 2) : i32x4.extract_lane(k, 3);
-      acc |= v << nb;
-      nb += bits;
-      if (nb >= 8) {
-        store<u8>(o++, <u8>acc);
-        acc >>>= 8;
-        nb -= 8;
-      }
-    }
+  for (; i + 8 <= dim; i += 8) {
+    const m0 = i32x4.mul(code4(src, i, vs, stochastic, vkey, vlo, vhi, vmagic), vmul);
+    const m1 = i32x4.mul(code4(src, i + 4, vs, stochastic, vkey, vlo, vhi, vmagic), vmul);
+    let p = i32x4.add(i32x4.shuffle(m0, m1, 0, 1, 4, 5), i32x4.shuffle(m0, m1, 2, 3, 6, 7));
+    p = i32x4.add(p, i32x4.shuffle(p, p, 1, 0, 3, 2));
+    const chunk = <u64><u32>i32x4.extract_lane(p, 0) | (<u64><u32>i32x4.extract_lane(p, 2) << sh4);
+    if (o + 8 <= end) store<u64>(o, chunk);
+    else storeLow(o, chunk, bits);
+    o += <usize>bits;
   }
-  for (; i < dim; i++) {
-    acc |= code(load<f32>(src + (<usize>i << 2)), s, stochastic, key, i, lo, hi, off) << nb;
-    nb += bits;
-    if (nb >= 8) {
-      store<u8>(o++, <u8>acc);
-      acc >>>= 8;
-      nb -= 8;
+  if (i < dim) {
+    // the last dim mod 8 codes: up to 49 bits, ceil(n·b/8) bytes
+    let acc: u64 = 0;
+    let nb: u64 = 0;
+    const b64 = <u64>bits;
+    if (i + 4 <= dim) {
+      const m = i32x4.mul(code4(src, i, vs, stochastic, vkey, vlo, vhi, vmagic), vmul);
+      const p = i32x4.add(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+      acc = <u64><u32>(i32x4.extract_lane(p, 0) + i32x4.extract_lane(p, 1));
+      nb = sh4;
+      i += 4;
     }
+    for (; i < dim; i++) {
+      acc |= <u64><u32>code(load<f32>(src + (<usize>i << 2)), s, stochastic, key, i, lo, hi, off) << nb;
+      nb += b64;
+    }
+    storeLow(o, acc, <i32>((nb + 7) >>> 3));
   }
-  if (nb > 0) store<u8>(o, <u8>acc);
 }
 
 // ---------------------------------------------------------------- sparse optimizer on one row

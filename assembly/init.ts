@@ -6,7 +6,7 @@
 // floor only (IEEE-exact in both JS and WebAssembly, which never fuse or reorder them), not the
 // engines' Math.exp/log, which may differ in the last bit between V8 and AssemblyScript.
 
-import { fmix32, quantRow, roundingRowKey } from './sparse';
+import { fmix32, fmix32x4, quantRow, roundingRowKey } from './sparse';
 import { ZIG_F, ZIG_K, ZIG_MASK, ZIG_R, ZIG_SHIFT, ZIG_W } from './ziggurat-tables';
 
 const K_ROW: u32 = 0xc2b2ae3d;
@@ -121,16 +121,6 @@ function zigNormal(key: u32, c: i32): f64 {
     if (x == x) return x;
   }
   return 0; // not reached
-}
-
-// @ts-ignore: decorator
-@inline
-function fmix32x4(h: v128): v128 {
-  h = v128.xor(h, i32x4.shr_u(h, 16));
-  h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
-  h = v128.xor(h, i32x4.shr_u(h, 13));
-  h = i32x4.mul(h, i32x4.splat(0xc2b2ae35));
-  return v128.xor(h, i32x4.shr_u(h, 16));
 }
 
 /**

@@ -246,9 +246,10 @@ function code(w: f32, step: f64, stochastic: i32, key: u32, i: i32, lo: f64, hi:
   return q != q ? 0 : <i32>q + off;
 }
 
+/** fmix32 on four lanes (the rounding and init draws hash four columns at once). */
 // @ts-ignore: decorator
 @inline
-function fmix32x4(h: v128): v128 {
+export function fmix32x4(h: v128): v128 {
   h = v128.xor(h, i32x4.shr_u(h, 16));
   h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
   h = v128.xor(h, i32x4.shr_u(h, 13));

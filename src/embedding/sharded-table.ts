@@ -31,7 +31,6 @@ export interface ShardedTableOptions {
 }
 
 interface Shard {
-  readonly first: number;
   readonly table: ShardTable;
   readonly k: SparseKernels;
   /** This call's rows of the shard (global ids) and their vectors [n × dim], in the shard's memory. */
@@ -68,7 +67,7 @@ export class ShardedTable implements EmbeddingTable {
       const k = o.newKernels();
       const table = o.makeShard(k, first, n, initStep);
       initStep ??= table.initStepSize;
-      shards.push({ first, table, k, ids: new Int32Array(0), vals: new Float32Array(0), n: 0 });
+      shards.push({ table, k, ids: new Int32Array(0), vals: new Float32Array(0), n: 0 });
       if (o.rows === 0) break;
     }
     this.shards = shards;
